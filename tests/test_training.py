@@ -1,0 +1,166 @@
+"""Training end to end: learning on real digits, cross-backend agreement, the regularisers,
+schedules and early stopping, purity and the history."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xmlp
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return xmlp.datasets.load("mnist-sample", dtype="float64")
+
+
+def test_learns_the_sample_to_88_percent(bk, sample):
+    """The issue's acceptance run: [784, 30, 10] cross-entropy, 10 epochs, batch 10."""
+    net = bk.network([784, 30, 10], cost="cross-entropy", seed=0)
+    history = net.fit(*sample.train, epochs=10, batch_size=10, eta=0.5,
+                      evaluation_data=sample.test)
+    assert history.epochs == 10
+    assert history.evaluation_accuracy[-1] >= 0.88
+    assert net.accuracy(*sample.test) == pytest.approx(history.evaluation_accuracy[-1])
+
+
+def _one_epoch(case, X, y, **kwargs):
+    net = case.network([784, 20, 10], cost="cross-entropy", seed=5)
+    net.fit(X, y, epochs=1, batch_size=10, eta=0.5, monitor=(), **kwargs)
+    return net.parameters_numpy()
+
+
+@pytest.mark.parametrize("extras", [{}, {"lmbda": 2.0, "momentum": 0.5, "dropout": 0.2}],
+                         ids=["plain", "regularised"])
+def test_one_epoch_matches_numpy_float64(other_bk, sample, extras):
+    """Same seed, float64, one epoch: strict to 1e-12, everyone else to 1e-10."""
+    import conftest
+
+    X, y = sample.train.X[:1000], sample.train.y[:1000]
+    reference = _one_epoch(conftest.BackendCase("numpy", None, "cpu"), X, y, **extras)
+    got = _one_epoch(other_bk, X, y, **extras)
+    tol = 1e-12 if other_bk.name == "array_api_strict" else 1e-10
+    for g, r in zip(got[0] + got[1], reference[0] + reference[1]):
+        np.testing.assert_allclose(g, r, rtol=0, atol=tol)
+
+
+def test_same_seed_same_initial_weights_on_every_backend(bk):
+    mine = bk.network([5, 4, 3], seed=42).parameters_numpy()
+    ref = xmlp.Network([5, 4, 3], seed=42, dtype="float64").parameters_numpy()
+    for a, b in zip(mine[0] + mine[1], ref[0] + ref[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_outputs_keep_namespace_device_dtype(bk):
+    import array_api_compat
+
+    for dtype in ("float32", "float64"):
+        net = bk.network([6, 5, 3], dtype=dtype, seed=0)
+        X = bk.asarray(np.random.default_rng(0).random((7, 6)), dtype)
+        for out in (net.feedforward(X), net.weights[0], net.biases[1]):
+            assert array_api_compat.array_namespace(out) is net.xp
+            assert array_api_compat.device(out) == bk.device
+            assert out.dtype == getattr(net.xp, dtype)
+        assert tuple(net.feedforward(X).shape) == (7, 3)
+        pred = net.predict(X)
+        assert pred.dtype == net.xp.int64 and tuple(pred.shape) == (7,)
+        assert array_api_compat.device(pred) == bk.device
+
+
+def test_training_leaves_read_only_inputs_untouched(bk):
+    rng = np.random.default_rng(3)
+    X, y = rng.random((40, 6)), rng.integers(0, 3, 40)
+    X_copy, y_copy = X.copy(), y.copy()
+    X.flags.writeable = False
+    y.flags.writeable = False
+    net = bk.network([6, 5, 3], seed=0)
+    net.fit(X, y, epochs=2, batch_size=7, eta=0.3, lmbda=0.1, momentum=0.3, dropout=0.3,
+            validation=0.25)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+
+
+def test_history_has_network2_lists_and_timings(sample):
+    net = xmlp.Network([784, 10, 10], cost="cross-entropy", seed=0)
+    X, y = sample.train.X[:500], sample.train.y[:500]
+    h = net.fit(X, y, epochs=3, eta=0.5, lmbda=1.0, evaluation_data=sample.test)
+    ec, ea, tc, ta = h  # network2's return order
+    assert ec is h.evaluation_cost and ta is h.training_accuracy
+    assert all(len(lst) == 3 for lst in (ec, ea, tc, ta, h.seconds, h.eta))
+    assert all(0 <= a <= 1 for a in ea + ta)
+    assert h.eta == [0.5, 0.5, 0.5] and all(s > 0 for s in h.seconds)
+    assert tc[-1] == pytest.approx(net.total_cost(X, y, lmbda=1.0), rel=1e-5)
+    assert ea[-1] == pytest.approx(net.accuracy(*sample.test))
+
+
+def test_verbose_prints_network_py_lines(capsys, sample):
+    net = xmlp.Network([784, 10, 10], seed=0)
+    net.fit(sample.train.X[:200], sample.train.y[:200], epochs=2, evaluation_data=sample.test,
+            verbose=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["Epoch 0", "Epoch 1"]
+    assert all(line.endswith(" / 1000") for line in lines)
+
+
+def test_momentum_changes_the_trajectory_and_still_learns(sample):
+    X, y = sample.train
+    kw = dict(epochs=3, batch_size=20, eta=0.1, evaluation_data=sample.test, monitor=None)
+    plain = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=1).fit(X, y, **kw)
+    mom = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=1).fit(X, y, momentum=0.9,
+                                                                        **kw)
+    nest = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=1).fit(
+        X, y, momentum=0.9, nesterov=True, **kw)
+    assert mom.evaluation_accuracy[-1] > plain.evaluation_accuracy[-1]
+    assert nest.evaluation_accuracy[-1] > plain.evaluation_accuracy[-1]
+    assert mom.evaluation_accuracy != nest.evaluation_accuracy
+
+
+def test_l2_shrinks_weights(sample):
+    X, y = sample.train.X[:1000], sample.train.y[:1000]
+    norms = []
+    for lmbda in (0.0, 50.0):
+        net = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=2)
+        net.fit(X, y, epochs=2, eta=0.5, lmbda=lmbda, monitor=())
+        norms.append(sum(float(np.sum(w ** 2)) for w in net.parameters_numpy()[0]))
+    assert norms[1] < 0.5 * norms[0]
+
+
+def test_dropout_masks_are_applied_and_seeded(sample):
+    X, y = sample.train.X[:300], sample.train.y[:300]
+    runs = []
+    for p in (0.0, 0.5, 0.5):
+        net = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=4, dtype="float64")
+        net.fit(X, y, epochs=1, eta=0.5, dropout=p, monitor=())
+        runs.append(net.parameters_numpy()[0][0])
+    assert not np.allclose(runs[0], runs[1])
+    np.testing.assert_array_equal(runs[1], runs[2])
+
+
+def test_early_stopping_restores_best_weights():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 5)), rng.integers(0, 3, 60)  # noise: accuracy stalls quickly
+    Xv, yv = rng.random((40, 5)), rng.integers(0, 3, 40)
+    net = xmlp.Network([5, 8, 3], cost="cross-entropy", seed=0, dtype="float64")
+    h = net.fit(X, y, epochs=200, batch_size=10, eta=2.0, evaluation_data=(Xv, yv),
+                early_stopping=3)
+    assert h.stop_reason == "early_stopping"
+    assert h.epochs == h.best_epoch + 4
+    assert net.accuracy(Xv, yv) == pytest.approx(max(h.evaluation_accuracy))
+
+
+def test_schedule_halves_eta_and_stops_at_one_128th():
+    rng = np.random.default_rng(1)
+    X, y = rng.random((60, 5)), rng.integers(0, 3, 60)
+    net = xmlp.Network([5, 8, 3], cost="cross-entropy", seed=0)
+    h = net.fit(X, y, epochs=500, batch_size=10, eta=1.0, validation=0.3, schedule=2)
+    assert h.stop_reason == "schedule"
+    assert h.eta[0] == 1.0 and min(h.eta) == 1.0 / 64
+    assert all(b in (a, a / 2) for a, b in zip(h.eta, h.eta[1:]))
+
+
+def test_divergence_raises_and_keeps_finite_weights(sample):
+    net = xmlp.Network([784, 30, 10], cost="quadratic", output="identity", seed=0)
+    X, y = sample.train.X[:500], np.eye(10)[sample.train.y[:500]]
+    with pytest.raises(xmlp.TrainingDiverged, match="epoch 0 with eta=100"):
+        net.fit(X, y, epochs=3, eta=100.0)
+    assert all(np.isfinite(w).all() for w in net.parameters_numpy()[0])

@@ -1,0 +1,161 @@
+"""Saving and loading networks.  Never pickle.
+
+JSON (``.json``, or any other suffix) is network2.py's ``save`` format -- ``sizes``,
+``weights`` (n_out x n_in nested lists), ``biases`` (n_out x 1), ``cost`` (a network2 class
+name such as "CrossEntropyCost") -- plus xmlp's own keys (``format``, ``version``,
+``hidden``, ``output``, ``init``, ``dtype``).  network2.py can load what xmlp writes (for its
+two costs) and xmlp loads what network2.py writes.  Floats are written with ``repr``
+precision, so a save -> load round trip is exact.
+
+``.npz`` holds the same metadata as a JSON string under ``meta`` and one array per
+parameter (``w0``, ``b0``, ...); it is read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .network import Network, _dtype_name
+
+__all__ = ["save", "load"]
+
+FORMAT = "xmlp-network"
+MAX_PARAMETERS = 2**31  # refuse files claiming more parameters than this before allocating
+
+
+def _meta(net: Network) -> dict:
+    from . import __version__
+
+    return {"format": FORMAT, "version": __version__, "sizes": net.sizes,
+            "cost": net.cost.network2_name, "hidden": net.hidden.name,
+            "output": net.output.name, "init": net.init, "dtype": _dtype_name(net.dtype)}
+
+
+def save(net: Network, path: Any) -> None:
+    """Write ``net`` to ``path`` (JSON, or ``.npz`` by suffix), atomically."""
+    path = Path(path)
+    weights, biases = net.parameters_numpy()
+    meta = _meta(net)
+    if path.suffix == ".npz":
+        arrays = {f"w{i}": w for i, w in enumerate(weights)}
+        arrays.update({f"b{i}": b for i, b in enumerate(biases)})
+        _atomic_write(path, lambda f: np.savez(f, meta=np.asarray(json.dumps(meta)), **arrays))
+    else:
+        meta["weights"] = [w.astype(np.float64).tolist() for w in weights]
+        meta["biases"] = [b.astype(np.float64).tolist() for b in biases]
+        _atomic_write(path, lambda f: f.write(json.dumps(meta).encode()))
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = None) -> Network:
+    """Load a network saved by xmlp (JSON or ``.npz``) or by network2.py (JSON).
+
+    ``dtype`` defaults to the saved one (network2 files: float64).
+    """
+    path = Path(path)
+    try:
+        if zipfile.is_zipfile(path):
+            meta, weights, biases = _read_npz(path)
+        else:
+            meta, weights, biases = _read_json(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: not a readable network file ({exc})") from exc
+    net = Network(meta["sizes"], hidden=meta.get("hidden", "sigmoid"),
+                  output=meta.get("output"), cost=meta["cost"],
+                  init=meta.get("init", "normalized"), backend=backend, device=device,
+                  dtype=dtype or meta.get("dtype", "float64"))
+    net.set_parameters(weights, biases)
+    return net
+
+
+def _check_meta(path: Path, meta: Any) -> dict:
+    if not isinstance(meta, dict) or "sizes" not in meta or "cost" not in meta:
+        raise ValueError(f"{path}: not a network file (needs 'sizes' and 'cost' keys)")
+    sizes = meta["sizes"]
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
+                       for s in sizes)):
+        raise ValueError(f"{path}: 'sizes' must be a list of at least two positive integers, "
+                         f"got {sizes!r}")
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    if n_params > MAX_PARAMETERS:
+        raise ValueError(f"{path}: sizes {sizes} describe {n_params} parameters, more than "
+                         f"the {MAX_PARAMETERS} this loader accepts")
+    return meta
+
+
+def _shapes(sizes: list[int]) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    return [((n_out, n_in), (n_out, 1)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+
+
+def _read_json(path: Path):
+    meta = _check_meta(path, json.loads(path.read_bytes()))
+    weights, biases = meta.pop("weights", None), meta.pop("biases", None)
+    shapes = _shapes(meta["sizes"])
+    if not isinstance(weights, list) or not isinstance(biases, list) \
+            or len(weights) != len(shapes) or len(biases) != len(shapes):
+        raise ValueError(f"{path}: needs {len(shapes)} 'weights' and 'biases' entries for "
+                         f"sizes {meta['sizes']}")
+    out_w, out_b = [], []
+    for l, ((w_shape, b_shape), w, b) in enumerate(zip(shapes, weights, biases)):
+        out_w.append(_nested(path, f"weights[{l}]", w, w_shape))
+        out_b.append(_nested(path, f"biases[{l}]", b, b_shape))
+    return meta, out_w, out_b
+
+
+def _nested(path: Path, what: str, value: Any, shape: tuple[int, int]) -> np.ndarray:
+    """A nested list -> float64 array of exactly ``shape``, checked before conversion."""
+    rows, cols = shape
+    if not (isinstance(value, list) and len(value) == rows
+            and all(isinstance(r, list) and len(r) == cols for r in value)):
+        raise ValueError(f"{path}: {what} must be a {rows} x {cols} nested list to match "
+                         "'sizes'")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {what} must hold numbers ({exc})") from exc
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{path}: {what} contains NaN or infinite values")
+    return arr
+
+
+def _read_npz(path: Path):
+    with np.load(path, allow_pickle=False) as npz:
+        if "meta" not in npz.files:
+            raise ValueError(f"{path}: .npz network file without 'meta'")
+        try:
+            meta = _check_meta(path, json.loads(str(npz["meta"][()])))
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+        weights, biases = [], []
+        for l, (w_shape, b_shape) in enumerate(_shapes(meta["sizes"])):
+            for key, shape, out in ((f"w{l}", w_shape, weights), (f"b{l}", b_shape, biases)):
+                if key not in npz.files:
+                    raise ValueError(f"{path}: missing array {key!r}")
+                arr = npz[key]
+                if arr.shape != shape or arr.dtype.kind != "f":
+                    raise ValueError(f"{path}: array {key!r} has shape {arr.shape} dtype "
+                                     f"{arr.dtype}, expected float {shape} for 'sizes'")
+                out.append(arr)
+    return meta, weights, biases

@@ -1,0 +1,293 @@
+"""The network: parameters, feedforward and backpropagation (BP1-BP4 in matrix form).
+
+Examples are rows.  For a mini-batch of m examples, layer l computes
+
+    Z^l = A^{l-1} @ W^l + b^l          W^l: (n_{l-1}, n_l),  b^l: (n_l,),  Z^l: (m, n_l)
+    A^l = sigma(Z^l)
+
+so ``W^l`` is the transpose of network2's ``weights[l]`` (which act on column vectors).
+Backpropagation, in the book's numbering:
+
+    BP1  delta^L = nabla_a C (.) sigma'(Z^L)            (the cost's ``delta``)
+    BP2  delta^l = (delta^{l+1} @ W^{l+1}.T) (.) sigma'(Z^l)
+    BP3  dC/db^l = sum over the batch of delta^l
+    BP4  dC/dW^l = A^{l-1}.T @ delta^l
+
+The gradients returned are *sums* over the mini-batch, as network.py's ``nabla_b`` and
+``nabla_w`` are; the update divides by the batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace
+
+from . import _validate as check
+from . import activations, costs
+from .activations import Activation
+from .backend import Backend, resolve, resolve_dtype, to_backend, to_numpy
+from .costs import Cost
+from .init import INITIALISERS, initial_parameters
+
+Array = Any
+
+__all__ = ["Network", "forward", "backprop", "chunks"]
+
+#: Rows per chunk when a whole data set is fed forward (bounds device memory).
+EVAL_CHUNK = 8192
+
+
+def chunks(n: int, size: int) -> list[tuple[int, int]]:
+    """[(start, stop), ...] covering range(n) in steps of ``size``; the last may be short.
+    (The standard leaves out-of-bounds slice stops unspecified, so stops are clipped.)"""
+    return [(k, min(k + size, n)) for k in range(0, n, size)]
+
+
+def forward(Ws: Sequence[Array], bs: Sequence[Array], X: Array, hidden: Activation,
+            output: Activation, masks: Sequence[Array] | None = None):
+    """Feed X (m, n_0) forward; return the per-layer (inputs, Z, A) lists for backprop.
+
+    ``inputs[l]`` is the activation entering layer l (X for l = 0, after dropout for
+    hidden layers), ``Z[l]`` its weighted input and ``A[l]`` its activation before dropout.
+    ``masks[l]`` (optional, one per hidden layer) multiplies hidden activations: inverted
+    dropout masks already scaled by 1/(1 - p).
+    """
+    last = len(Ws) - 1
+    inputs, Z, A = [], [], []
+    a = X
+    for l, (W, b) in enumerate(zip(Ws, bs)):
+        inputs.append(a)
+        z = a @ W + b  # (m, n_l)
+        a = (output if l == last else hidden).f(z)
+        Z.append(z)
+        A.append(a)
+        if masks is not None and l < last:
+            a = a * masks[l]
+    return inputs, Z, A
+
+
+def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidden: Activation,
+             output: Activation, cost: Cost, masks: Sequence[Array] | None = None):
+    """Gradients of the summed cost over the mini-batch: (nabla_W, nabla_b) per layer."""
+    xp = array_namespace(X, Y)
+    inputs, Z, A = forward(Ws, bs, X, hidden, output, masks)
+    L = len(Ws)
+    nabla_W: list[Array] = [None] * L
+    nabla_b: list[Array] = [None] * L
+    delta = cost.delta(Z[-1], A[-1], Y, output)  # BP1, (m, n_L)
+    for l in range(L - 1, -1, -1):
+        nabla_b[l] = xp.sum(delta, axis=0)  # BP3, (n_l,)
+        nabla_W[l] = inputs[l].T @ delta  # BP4, (n_{l-1}, n_l)
+        if l > 0:
+            g = delta @ Ws[l].T  # (m, n_{l-1})
+            if masks is not None:
+                g = g * masks[l - 1]  # dropped neurons pass no error back
+            delta = hidden.vjp(Z[l - 1], A[l - 1], g)  # BP2
+    return nabla_W, nabla_b
+
+
+class Network:
+    """A fully connected feedforward network trained by mini-batch SGD.
+
+    Parameters
+    ----------
+    sizes : neurons per layer, input first, e.g. ``[784, 30, 10]``.
+    hidden : activation of the hidden layers: "sigmoid", "tanh" or "relu".
+    output : output activation: "sigmoid", "softmax" or "identity"; default: the one the cost
+        goes with (softmax for log-likelihood, sigmoid otherwise).
+    cost : "quadratic", "cross-entropy" (sigmoid output) or "log-likelihood" (softmax output).
+    init : "normalized" (network2, N(0, 1/n_in)), "large" (network.py, N(0, 1)), "glorot", "he".
+    backend : "numpy", "cupy", "torch", "array_api_strict" or an array-API namespace module.
+    device : the backend's device (default: the namespace's default device).
+    dtype : "float32" (default) or "float64".
+    seed : seeds the host ``numpy.random.Generator`` for initial weights, mini-batch order
+        and dropout masks; same seed => same run on every backend.
+    """
+
+    def __init__(self, sizes: Sequence[int], hidden: str = "sigmoid", output: str | None = None,
+                 cost: str | Cost = "quadratic", init: str = "normalized",
+                 backend: Any = "numpy", device: Any = None, dtype: Any = "float32",
+                 seed: int | None = None):
+        self.sizes = _check_sizes(sizes)
+        self.cost = costs.get(cost)
+        self.hidden = activations.get(hidden, activations.HIDDEN)
+        self.output = activations.get(output or costs.default_output(self.cost),
+                                      activations.OUTPUT)
+        if self.output.name not in self.cost.outputs:
+            raise ValueError(
+                f"cost {self.cost.name!r} goes with output {list(self.cost.outputs)}, "
+                f"not {self.output.name!r}; pick a matching output or cost")
+        if init not in INITIALISERS:
+            raise ValueError(f"unknown init {init!r}; choose one of {list(INITIALISERS)}")
+        self.init = init
+        self.backend: Backend = resolve(backend, device)
+        self.dtype = resolve_dtype(self.backend.xp, dtype)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        weights, biases = initial_parameters(self.sizes, init, self.rng)
+        self.set_parameters(weights, [b[:, None] for b in biases])
+
+    # ----------------------------------------------------------------- parameters
+    @property
+    def xp(self):
+        """The array-API namespace the network computes with."""
+        return self.backend.xp
+
+    @property
+    def device(self):
+        return self.backend.device
+
+    @property
+    def weights(self) -> list[Array]:
+        """network2's ``weights``: one (n_out, n_in) array per layer, on the backend."""
+        return [W.T for W in self._W]
+
+    @property
+    def biases(self) -> list[Array]:
+        """network2's ``biases``: one (n_out, 1) column per layer, on the backend."""
+        return [b[:, None] for b in self._b]
+
+    def set_parameters(self, weights: Sequence[Any], biases: Sequence[Any]) -> None:
+        """Set weights ((n_out, n_in) each) and biases ((n_out, 1) or (n_out,)) as network2
+        lays them out, from NumPy or this backend's arrays (converted to dtype/device)."""
+        shapes = list(zip(self.sizes[1:], self.sizes[:-1]))
+        if len(weights) != len(shapes) or len(biases) != len(shapes):
+            raise ValueError(f"expected {len(shapes)} weight and bias arrays for sizes "
+                             f"{self.sizes}, got {len(weights)} and {len(biases)}")
+        Ws, bs = [], []
+        for l, ((n_out, n_in), w, b) in enumerate(zip(shapes, weights, biases)):
+            w = to_backend(w, self.backend, self.dtype, f"weights[{l}]")
+            b = to_backend(b, self.backend, self.dtype, f"biases[{l}]")
+            if tuple(w.shape) != (n_out, n_in):
+                raise ValueError(f"weights[{l}] has shape {tuple(w.shape)}, expected "
+                                 f"{(n_out, n_in)} for sizes {self.sizes}")
+            if tuple(b.shape) not in ((n_out, 1), (n_out,)):
+                raise ValueError(f"biases[{l}] has shape {tuple(b.shape)}, expected "
+                                 f"{(n_out, 1)} for sizes {self.sizes}")
+            # Stored as contiguous (n_in, n_out) so that Z = A @ W + b; built on the host.
+            w_host = np.ascontiguousarray(to_numpy(w).T)
+            Ws.append(self.xp.asarray(w_host, dtype=self.dtype, device=self.device))
+            bs.append(self.xp.reshape(b, (n_out,)))
+        self._W, self._b = Ws, bs
+
+    def parameters_numpy(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(weights, biases) in network2's layout as host NumPy arrays."""
+        return [to_numpy(w) for w in self.weights], [to_numpy(b) for b in self.biases]
+
+    def to(self, backend: Any = "numpy", device: Any = None, dtype: Any = None) -> Network:
+        """A copy of this network on another backend / device / dtype."""
+        other = Network.__new__(Network)
+        other.__dict__.update(self.__dict__)
+        other.backend = resolve(backend, device)
+        other.dtype = resolve_dtype(other.backend.xp, dtype or _dtype_name(self.dtype))
+        other.rng = np.random.default_rng()
+        other.rng.bit_generator.state = self.rng.bit_generator.state
+        other.set_parameters(*self.parameters_numpy())
+        return other
+
+    # ----------------------------------------------------------------- inference
+    def _features(self, X: Any, what: str = "X") -> Array:
+        return check.features(X, self.backend, self.dtype, self.sizes[0], what)
+
+    def _targets(self, y: Any, n: int, what: str = "y") -> tuple[Array, Array]:
+        return check.targets(y, self.backend, self.dtype, n, self.sizes[-1],
+                             regression=self.output.name == "identity", what=what)
+
+    def _output(self, X: Array) -> tuple[Array, Array]:
+        """(Z^L, A^L) for validated X, without dropout."""
+        _, Z, A = forward(self._W, self._b, X, self.hidden, self.output)
+        return Z[-1], A[-1]
+
+    def feedforward(self, X: Any, batch_size: int | None = None) -> Array:
+        """Output activations a^L, shape (n, n_out), on the network's backend."""
+        X = self._features(X)
+        if batch_size is None:
+            return self._output(X)[1]
+        step = check.positive_int(batch_size, "batch_size")
+        parts = [self._output(X[i:j, :])[1] for i, j in chunks(X.shape[0], step)]
+        return self.xp.concat(parts, axis=0)
+
+    predict_proba = feedforward
+
+    def predict(self, X: Any, batch_size: int | None = None) -> Array:
+        """Class indices (argmax of the output), int64, on the network's backend."""
+        return self.xp.argmax(self.feedforward(X, batch_size), axis=1)
+
+    def _sums(self, X: Array, labels: Array, Y: Array) -> tuple[Array, Array]:
+        """Device scalars: (sum of C_x, number correct) over the data set, in chunks."""
+        xp = self.xp
+        cost_sum = xp.zeros((), dtype=self.dtype, device=self.device)
+        correct = xp.zeros((), dtype=xp.int64, device=self.device)
+        for i, j in chunks(X.shape[0], EVAL_CHUNK):
+            Z, A = self._output(X[i:j, :])
+            cost_sum = cost_sum + xp.sum(self.cost.fn(Z, A, Y[i:j, :]))
+            hits = xp.argmax(A, axis=1) == labels[i:j]
+            correct = correct + xp.sum(xp.astype(hits, xp.int64))
+        return cost_sum, correct
+
+    def _penalty(self, lmbda: float, l1: float, n: int) -> Array:
+        """network2's regularisation term 0.5 (lmbda/n) sum w^2, plus (l1/n) sum |w|."""
+        xp = self.xp
+        total = xp.zeros((), dtype=self.dtype, device=self.device)
+        for W in self._W:
+            if lmbda:
+                total = total + (0.5 * lmbda / n) * xp.sum(W * W)
+            if l1:
+                total = total + (l1 / n) * xp.sum(xp.abs(W))
+        return total
+
+    def accuracy(self, X: Any, y: Any) -> float:
+        """Fraction of examples whose argmax output equals the label."""
+        X = self._features(X)
+        labels, Y = self._targets(y, X.shape[0])
+        return int(to_numpy(self._sums(X, labels, Y)[1])) / X.shape[0]
+
+    def total_cost(self, X: Any, y: Any, lmbda: float = 0.0, l1: float = 0.0) -> float:
+        """network2's ``total_cost``: mean C_x plus the regularisation term."""
+        lmbda = check.non_negative(lmbda, "lmbda")
+        l1 = check.non_negative(l1, "l1")
+        X = self._features(X)
+        labels, Y = self._targets(y, X.shape[0])
+        n = X.shape[0]
+        return float(to_numpy(self._sums(X, labels, Y)[0] / n + self._penalty(lmbda, l1, n)))
+
+    def gradients(self, X: Any, y: Any) -> tuple[list[Array], list[Array]]:
+        """Gradients of the summed cost over (X, y), in network2's layout per layer."""
+        X = self._features(X)
+        _, Y = self._targets(y, X.shape[0])
+        nW, nb = backprop(self._W, self._b, X, Y, self.hidden, self.output, self.cost)
+        return [w.T for w in nW], [b[:, None] for b in nb]
+
+    # ----------------------------------------------------------------- training & I/O
+    def fit(self, X: Any, y: Any, **kwargs: Any):
+        """Train by mini-batch SGD; see :func:`xmlp.train.fit` for the arguments."""
+        from .train import fit
+
+        return fit(self, X, y, **kwargs)
+
+    def save(self, path: Any) -> None:
+        """Save as network2-compatible JSON (``.json``) or as ``.npz``; see :mod:`xmlp.io`."""
+        from .io import save
+
+        save(self, path)
+
+    def __repr__(self) -> str:
+        return (f"Network({self.sizes}, hidden={self.hidden.name!r}, "
+                f"output={self.output.name!r}, cost={self.cost.name!r}, "
+                f"backend={self.backend.name!r}, device={self.device!r}, "
+                f"dtype={_dtype_name(self.dtype)!r})")
+
+
+def _dtype_name(dtype: Any) -> str:
+    return "float64" if "64" in str(dtype) else "float32"
+
+
+def _check_sizes(sizes: Any) -> list[int]:
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a list of layer widths, got {sizes!r}")
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least two layers (input and output), got {list(sizes)}")
+    return [check.positive_int(s, f"sizes[{i}]") for i, s in enumerate(sizes)]

@@ -1,0 +1,384 @@
+"""Mini-batch stochastic gradient descent: the training loop, regularisation, momentum,
+dropout, Nielsen's learning-rate schedule, early stopping and the history.
+
+The update for one mini-batch of m examples out of n (network2.py's ``update_mini_batch``,
+extended):
+
+    g   = nabla_W / m + (lmbda / n) W + (l1 / n) sign(W)       (biases: g = nabla_b / m)
+    plain SGD:     W <- W - eta g          (= (1 - eta lmbda/n) W - (eta/m) nabla_W)
+    momentum mu:   v <- mu v - eta g;  W <- W + v
+    Nesterov:      v <- mu v - eta g;  W <- W + mu v - eta g
+
+Hot path rules: the training set is moved to the device once; each epoch draws one host
+permutation, moves it as one index array and gathers every mini-batch with ``take``; no
+host synchronisation happens inside the mini-batch loop.  The end of each epoch performs
+exactly one device -> host transfer (finiteness of the weights plus the monitored costs
+and accuracies).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _validate as check
+from .backend import to_numpy
+from .network import Network, backprop, chunks
+
+Array = Any
+
+__all__ = ["fit", "History", "TrainingDiverged", "TrainingInterrupted", "epoch_order",
+           "MONITORS", "DEFAULT_ETA"]
+
+MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
+#: The book's learning rates: chapter 1 (quadratic), chapter 3 (cross-entropy), softmax.
+DEFAULT_ETA = {"quadratic": 3.0, "cross-entropy": 0.5, "log-likelihood": 0.5}
+
+
+class TrainingDiverged(FloatingPointError):
+    """The cost or the weights became NaN/inf; the network keeps its last finite weights."""
+
+    def __init__(self, message: str, history: History):
+        super().__init__(message)
+        self.history = history
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``fit``: the network holds the weights after the last whole mini-batch
+    and ``history`` the completed epochs."""
+
+    def __init__(self, history: History):
+        super().__init__("training interrupted")
+        self.history = history
+
+
+@dataclass
+class History:
+    """Per-epoch record of a ``fit``.
+
+    The four lists are network2.py's (costs per example incl. regularisation; accuracies as
+    fractions); iterating yields them in network2's return order: evaluation cost,
+    evaluation accuracy, training cost, training accuracy.
+    """
+
+    training_cost: list[float] = field(default_factory=list)
+    training_accuracy: list[float] = field(default_factory=list)
+    evaluation_cost: list[float] = field(default_factory=list)
+    evaluation_accuracy: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # training time per epoch
+    eta: list[float] = field(default_factory=list)  # learning rate used in each epoch
+    n_train: int = 0
+    n_evaluation: int = 0
+    best_epoch: int | None = None  # 0-based, when early stopping / a schedule tracked it
+    stop_reason: str = "epochs"
+
+    @property
+    def epochs(self) -> int:
+        return len(self.seconds)
+
+    def __iter__(self):
+        yield from (self.evaluation_cost, self.evaluation_accuracy,
+                    self.training_cost, self.training_accuracy)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def epoch_order(rng: np.random.Generator, n: int) -> np.ndarray:
+    """The order in which an epoch visits the n training examples (host, int64)."""
+    return rng.permutation(n)
+
+
+@dataclass
+class _Hyper:
+    eta: float
+    lmbda: float
+    l1: float
+    momentum: float
+    nesterov: bool
+    dropout: float
+    n: int
+
+
+def _update(Ws, bs, nWs, nbs, vWs, vbs, m: int, h: _Hyper):
+    """Apply one SGD step; return new (Ws, bs, vWs, vbs).  No array is mutated."""
+    xp_sign = _sign_of(Ws[0]) if h.l1 else None
+    new_W, new_b, new_vW, new_vb = [], [], [], []
+    for l, (W, b, nW, nb) in enumerate(zip(Ws, bs, nWs, nbs)):
+        if h.momentum == 0.0:
+            if h.lmbda or h.l1:
+                step = (h.eta / m) * nW
+                if h.l1:  # the L1 term uses the sign of the weights before the step
+                    step = step + (h.eta * h.l1 / h.n) * xp_sign(W)
+                W = (1.0 - h.eta * h.lmbda / h.n) * W - step  # network2's form
+            else:
+                W = W - (h.eta / m) * nW  # network.py's form
+            b = b - (h.eta / m) * nb
+        else:
+            gW = nW / m
+            if h.lmbda:
+                gW = gW + (h.lmbda / h.n) * W
+            if h.l1:
+                gW = gW + (h.l1 / h.n) * xp_sign(W)
+            gb = nb / m
+            vW = h.momentum * vWs[l] - h.eta * gW
+            vb = h.momentum * vbs[l] - h.eta * gb
+            if h.nesterov:
+                W = W + h.momentum * vW - h.eta * gW
+                b = b + h.momentum * vb - h.eta * gb
+            else:
+                W, b = W + vW, b + vb
+            new_vW.append(vW)
+            new_vb.append(vb)
+        new_W.append(W)
+        new_b.append(b)
+    return new_W, new_b, new_vW or vWs, new_vb or vbs
+
+
+def _sign_of(x):
+    from array_api_compat import array_namespace
+
+    return array_namespace(x).sign
+
+
+def _dropout_masks(net: Network, rng: np.random.Generator, n: int, p: float) -> list[Array]:
+    """One epoch of inverted-dropout masks per hidden layer, (n, n_l), scaled by 1/(1-p).
+
+    Drawn on the host (same masks on every backend) in visiting order, moved once per
+    epoch; mini-batch k uses rows [k, k+m)."""
+    masks = []
+    for width in net.sizes[1:-1]:
+        keep = rng.random((n, width)) >= p
+        masks.append(net.xp.asarray(keep / (1.0 - p), dtype=net.dtype, device=net.device))
+    return masks
+
+
+def _split_validation(net: Network, X, labels, Y, validation: float | int):
+    n = X.shape[0]
+    n_val = int(round(validation * n)) if isinstance(validation, float) else int(validation)
+    if not 0 < n_val < n:
+        raise ValueError(f"validation={validation!r} leaves {n - n_val} training and "
+                         f"{n_val} validation samples; both must be >= 1")
+    perm = net.xp.asarray(net.rng.permutation(n), device=net.device)
+    tr, va = perm[:n - n_val], perm[n - n_val:]
+    take = net.xp.take
+    return ((take(X, tr, axis=0), take(labels, tr, axis=0), take(Y, tr, axis=0)),
+            (take(X, va, axis=0), take(labels, va, axis=0), take(Y, va, axis=0)))
+
+
+def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
+        eta: float | None = None, lmbda: float = 0.0, l1: float = 0.0,
+        momentum: float = 0.0, nesterov: bool = False, dropout: float = 0.0,
+        evaluation_data: tuple[Any, Any] | None = None, validation: float | int | None = None,
+        early_stopping: int | None = None, schedule: int | None = None,
+        monitor: Iterable[str] | None = None, verbose: bool | int = False,
+        callback: Callable[[int, History], None] | None = None,
+        progress: Callable[[int, int, int], None] | None = None) -> History:
+    """Train ``net`` on (X, y) by mini-batch SGD and return the :class:`History`.
+
+    X : (n, n_in) features (the network's backend, or NumPy / lists: moved once).
+    y : class indices (n,) or one-hot targets (n, n_out).
+    epochs, batch_size : as network.py; the last mini-batch may be smaller.
+    eta : learning rate; default the book's value for the cost (3.0 quadratic, 0.5 otherwise).
+    lmbda : L2 strength, network2's weight decay (1 - eta lmbda / n).
+    l1 : L1 strength (the chapter-3 L1 update, W -= eta l1/n sign(W)).
+    momentum, nesterov : classical (or Nesterov) momentum coefficient mu in [0, 1).
+    dropout : probability of dropping each hidden neuron during training (inverted dropout).
+    evaluation_data : (X_eval, y_eval), or ``validation`` = a fraction / count of the training
+        rows held out at random (drawn from the network's seeded generator).
+    early_stopping : stop after this many epochs without a better evaluation accuracy and
+        restore the best weights.
+    schedule : Nielsen's schedule: halve eta after this many epochs without improvement of
+        the evaluation accuracy; stop when eta has fallen to 1/128 of its initial value.
+    monitor : which of ``MONITORS`` to record each epoch; default all that the data allows.
+    verbose : True prints network.py's "Epoch j: c / n" line; 2 adds network2's cost lines.
+    callback : called as ``callback(epoch, history)`` after every epoch.
+    progress : called as ``progress(epoch, batches_done, n_batches)`` after every mini-batch
+        (host-side counter only, no device synchronisation).
+
+    Raises :class:`TrainingDiverged` if the weights or a monitored cost become non-finite
+    (the network keeps the weights of the last finite epoch) and :class:`TrainingInterrupted`
+    on Ctrl-C (the network keeps the weights after the last complete mini-batch).
+    """
+    epochs = check.positive_int(epochs, "epochs")
+    batch_size = check.positive_int(batch_size, "batch_size")
+    eta = check.positive_float(DEFAULT_ETA[net.cost.name] if eta is None else eta, "eta")
+    lmbda = check.non_negative(lmbda, "lmbda")
+    l1 = check.non_negative(l1, "l1")
+    momentum = check.fraction(momentum, "momentum")
+    dropout = check.fraction(dropout, "dropout")
+    for name, val in (("early_stopping", early_stopping), ("schedule", schedule)):
+        if val is not None:
+            check.positive_int(val, name)
+    if evaluation_data is not None and validation is not None:
+        raise ValueError("give either evaluation_data or validation, not both")
+
+    X = net._features(X)
+    labels, Y = net._targets(y, X.shape[0])
+    evaluation = None
+    if evaluation_data is not None:
+        if not (isinstance(evaluation_data, (tuple, list)) and len(evaluation_data) == 2):
+            raise TypeError("evaluation_data must be a pair (X_eval, y_eval)")
+        X_ev = net._features(evaluation_data[0], "evaluation_data X")
+        evaluation = (X_ev, *net._targets(evaluation_data[1], X_ev.shape[0],
+                                          "evaluation_data y"))
+    elif validation is not None:
+        if isinstance(validation, bool) or not isinstance(validation, (int, float)):
+            raise TypeError(f"validation must be a fraction or a count, got {validation!r}")
+        (X, labels, Y), evaluation = _split_validation(net, X, labels, Y, validation)
+
+    monitor = _monitors(monitor, evaluation is not None)
+    if (early_stopping or schedule) and evaluation is None:
+        raise ValueError("early_stopping and schedule watch the evaluation accuracy: pass "
+                         "evaluation_data=(X, y) or validation=<fraction>")
+
+    n = X.shape[0]
+    hyper = _Hyper(eta, lmbda, l1, momentum, nesterov, dropout, n)
+    history = History(n_train=n, n_evaluation=0 if evaluation is None else evaluation[0].shape[0])
+    loop = _Loop(net, X, Y, batch_size, hyper, progress)
+    tracker = _Tracker(eta, early_stopping, schedule)
+    for epoch in range(epochs):
+        hyper.eta = tracker.eta
+        seconds = loop.run_epoch(epoch, history)
+        _record(loop, history, epoch, seconds, monitor, (X, labels, Y), evaluation)
+        _report(history, epoch, verbose, monitor)
+        if callback is not None:
+            callback(epoch, history)
+        if tracker.stop(net, history):
+            break
+    return history
+
+
+def _monitors(monitor, has_evaluation: bool) -> tuple[str, ...]:
+    if monitor is None:
+        return MONITORS if has_evaluation else MONITORS[:2]
+    monitor = tuple(monitor)
+    for m in monitor:
+        if m not in MONITORS:
+            raise ValueError(f"unknown monitor {m!r}; choose from {list(MONITORS)}")
+        if m.startswith("evaluation") and not has_evaluation:
+            raise ValueError(f"monitor {m!r} needs evaluation_data or validation")
+    return monitor
+
+
+class _Loop:
+    """Runs epochs of mini-batch SGD on a network, keeping the state between epochs."""
+
+    def __init__(self, net: Network, X, Y, batch_size: int, hyper: _Hyper, progress):
+        self.net, self.X, self.Y, self.batch_size = net, X, Y, batch_size
+        self.hyper, self.progress = hyper, progress
+        xp = net.xp
+        self.vW = [xp.zeros_like(W) for W in net._W] if hyper.momentum else None
+        self.vb = [xp.zeros_like(b) for b in net._b] if hyper.momentum else None
+        self.good = (net._W, net._b)  # weights after the last finite epoch
+
+    def run_epoch(self, epoch: int, history: History) -> float:
+        net, h, xp = self.net, self.hyper, self.net.xp
+        n, bs = h.n, self.batch_size
+        start = time.perf_counter()
+        order = xp.asarray(epoch_order(net.rng, n), device=net.device)
+        masks = _dropout_masks(net, net.rng, n, h.dropout) if h.dropout else None
+        Ws, b_s, vW, vb = net._W, net._b, self.vW, self.vb
+        try:
+            for j, (k, stop) in enumerate(chunks(n, bs)):
+                idx = order[k:stop]
+                Xb = xp.take(self.X, idx, axis=0)
+                Yb = xp.take(self.Y, idx, axis=0)
+                mb = None if masks is None else [M[k:stop, :] for M in masks]
+                nW, nb = backprop(Ws, b_s, Xb, Yb, net.hidden, net.output, net.cost, mb)
+                Ws, b_s, vW, vb = _update(Ws, b_s, nW, nb, vW, vb, stop - k, h)
+                net._W, net._b, self.vW, self.vb = Ws, b_s, vW, vb
+                if self.progress is not None:
+                    self.progress(epoch, j + 1, math.ceil(n / bs))
+        except KeyboardInterrupt:
+            history.stop_reason = "interrupted"
+            raise TrainingInterrupted(history) from None
+        return time.perf_counter() - start
+
+
+def _record(loop: _Loop, history: History, epoch: int, seconds_train: float,
+            monitor, train, evaluation) -> None:
+    """Fetch this epoch's numbers in one transfer; roll back and raise on divergence."""
+    net, h, xp = loop.net, loop.hyper, loop.net.xp
+    values = [sum(xp.sum(W * W) for W in net._W)]  # finite iff every weight is finite
+    for prefix, data in (("training", train), ("evaluation", evaluation)):
+        if any(m.startswith(prefix) for m in monitor):
+            X, labels, Y = data
+            n = X.shape[0]
+            cost_sum, correct = net._sums(X, labels, Y)
+            values += [cost_sum / n + net._penalty(h.lmbda, h.l1, n),
+                       xp.astype(correct, net.dtype) / n]
+    fetched = to_numpy(xp.stack(values)).tolist()
+    history.seconds.append(seconds_train)
+    history.eta.append(h.eta)
+    if not all(math.isfinite(v) for v in fetched):
+        net._W, net._b = loop.good
+        history.stop_reason = "diverged"
+        raise TrainingDiverged(
+            f"training diverged in epoch {epoch} with eta={h.eta:g}: the weights or the "
+            "cost became NaN/inf. The network keeps the weights of the last finite epoch; "
+            "try a smaller eta.", history)
+    loop.good = (net._W, net._b)
+    it = iter(fetched[1:])
+    for prefix in ("training", "evaluation"):
+        if any(m.startswith(prefix) for m in monitor):
+            cost, acc = next(it), next(it)
+            if f"{prefix}_cost" in monitor:
+                getattr(history, f"{prefix}_cost").append(cost)
+            if f"{prefix}_accuracy" in monitor:
+                getattr(history, f"{prefix}_accuracy").append(acc)
+
+
+def _report(history: History, epoch: int, verbose: bool | int, monitor) -> None:
+    """network.py's progress line (and, at verbose=2, network2's monitoring lines)."""
+    if not verbose:
+        return
+    if history.evaluation_accuracy:
+        correct = round(history.evaluation_accuracy[-1] * history.n_evaluation)
+        print(f"Epoch {epoch}: {correct} / {history.n_evaluation}")
+    else:
+        print(f"Epoch {epoch} complete")
+    if verbose >= 2:
+        for m in monitor:
+            what, kind = m.split("_")
+            print(f"{kind.capitalize()} on {what} data: {getattr(history, m)[-1]:.6g}")
+
+
+class _Tracker:
+    """Early stopping and Nielsen's learning-rate schedule on the evaluation accuracy."""
+
+    def __init__(self, eta: float, early_stopping: int | None, schedule: int | None):
+        self.eta0 = self.eta = eta
+        self.early_stopping, self.schedule = early_stopping, schedule
+        self.best = -math.inf
+        self.best_params = None
+        self.since_best = 0  # epochs without improvement (early stopping)
+        self.since_change = 0  # epochs without improvement since the last halving
+
+    def stop(self, net: Network, history: History) -> bool:
+        if not (self.early_stopping or self.schedule):
+            return False
+        acc = history.evaluation_accuracy[-1]
+        if acc > self.best:
+            self.best, self.since_best, self.since_change = acc, 0, 0
+            self.best_params = (net._W, net._b)  # immutable arrays: keeping them is free
+            history.best_epoch = history.epochs - 1
+        else:
+            self.since_best += 1
+            self.since_change += 1
+        if self.early_stopping and self.since_best >= self.early_stopping:
+            net._W, net._b = self.best_params
+            history.stop_reason = "early_stopping"
+            return True
+        if self.schedule and self.since_change >= self.schedule:
+            self.eta /= 2
+            self.since_change = 0
+            if self.eta <= self.eta0 / 128:
+                history.stop_reason = "schedule"
+                return True
+        return False
