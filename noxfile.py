@@ -27,18 +27,23 @@ nox.options.error_on_missing_interpreters = False
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
-def _install(session: nox.Session, backend: str, group: str) -> None:
-    """Install xmlp, a dependency group and the backend's requirements."""
-    session.install(".", *nox.project.dependency_groups(PYPROJECT, group))
+def _install_backend(session: nox.Session, backend: str) -> None:
+    """Install a backend's requirements (torch with pip, never uv: see the docstring)."""
     reqs = backends.get(backend).REQUIREMENTS
     if not reqs:
         return
-    if backend == "torch":  # pip, never uv: see the module docstring
+    if backend == "torch":
         if session.venv_backend == "uv":
             session.install("pip")
         session.run_install("python", "-m", "pip", "install", "--quiet", *reqs)
     else:
         session.install(*reqs)
+
+
+def _install(session: nox.Session, backend: str, group: str) -> None:
+    """Install xmlp, a dependency group and the backend's requirements."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, group))
+    _install_backend(session, backend)
 
 
 def _gate(session: nox.Session, backend: str) -> None:
@@ -66,6 +71,35 @@ def bench(session: nox.Session, backend: str) -> None:
     _gate(session, backend)
     _install(session, backend, "bench")
     session.run("python", "benchmarks/epoch.py", "--backend", backend, *session.posargs)
+
+
+CONFORMANCE_TESTS = ["tests/test_conformance.py", "tests/test_oracles.py",
+                     "tests/test_backprop.py", "tests/test_nielsen.py",
+                     "tests/test_training.py"]
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """Every available backend through the contract; writes conformance-report.md/.json.
+
+    Installs the CPU backends (numpy, array_api_strict, torch); CuPy only where a GPU is.
+    ``nox -s conformance -- --report-dir DIR`` writes the report elsewhere."""
+    names = ["numpy", "array_api_strict", "torch"]
+    if backends.get("cupy").gpu_present()[0]:
+        names.append("cupy")
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"))
+    for name in names:
+        _install_backend(session, name)
+    args = list(session.posargs)
+    report_dir = "."
+    if "--report-dir" in args:
+        i = args.index("--report-dir")
+        report_dir = args[i + 1]
+        del args[i:i + 2]
+    stem = str(pathlib.Path(report_dir, "conformance-report").resolve())
+    session.run("python", "-m", "pytest", "-q", *CONFORMANCE_TESTS, *args,
+                env={"XMLP_BACKENDS": ",".join(names), "XMLP_CONFORMANCE_REPORT": stem})
+    session.log(f"wrote {stem}.md and {stem}.json")
 
 
 @nox.session

@@ -83,7 +83,13 @@ class BackendCase:
         return xmlp.Network(sizes, backend=self.name, device=self.device, **kwargs)
 
 
-def _case(name: str) -> BackendCase:
+#: (backend, device kind) pairs under test; strict runs on its second device, which
+#: catches any array created without ``device=``.
+CASES = [("numpy", "cpu"), ("array_api_strict", "device1"), ("torch", "cpu"),
+         ("torch", "cuda"), ("cupy", "cuda")]
+
+
+def _case(name: str, kind: str) -> BackendCase:
     if REQUESTED is not None and name not in REQUESTED:
         pytest.skip(f"backend {name!r} not asked for (XMLP_BACKENDS={','.join(REQUESTED)})")
     module = backends.get(name)
@@ -92,16 +98,71 @@ def _case(name: str) -> BackendCase:
         if REQUESTED is not None:
             pytest.fail(f"backend {name!r} was asked for but is unavailable: {reason}")
         pytest.skip(f"backend {name!r} unavailable: {reason}")
-    return BackendCase(name, module, module.devices()[-1])
+    matching = [d for d in module.devices() if kind in str(d).lower() or name == "cupy"]
+    if not matching:
+        pytest.skip(f"backend {name!r} has no {kind} device here")
+    return BackendCase(name, module, matching[0])
 
 
-@pytest.fixture(params=backends.NAMES)
+def _ids(cases):
+    return [name if name in ("numpy", "array_api_strict", "cupy") else f"{name}-{kind}"
+            for name, kind in cases]
+
+
+@pytest.fixture(params=CASES, ids=_ids(CASES))
 def bk(request) -> BackendCase:
-    """Each backend under test, on its most demanding device (strict: 'device1')."""
-    return _case(request.param)
+    """Each backend (and device) under test."""
+    return _case(*request.param)
 
 
-@pytest.fixture(params=[n for n in backends.NAMES if n != "numpy"])
+@pytest.fixture(params=CASES[1:], ids=_ids(CASES[1:]))
 def other_bk(request) -> BackendCase:
     """Each non-reference backend (compared against NumPy float64)."""
-    return _case(request.param)
+    return _case(*request.param)
+
+
+# ----------------------------------------------------------------- conformance recording
+class Conformance:
+    """Collects (backend, device, dtype, quantity, deviation, tolerance) rows: every
+    conformance assertion goes through ``check`` so the report shows what was measured."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def check(self, case: BackendCase | str, dtype: str, quantity: str, got, want,
+              tol: float, relative: bool = True) -> None:
+        """Assert max|got - want| / max|want| <= tol (``relative=False``: max|got - want|)."""
+        import numpy as np
+
+        name = case if isinstance(case, str) else case.name
+        device = "cpu" if isinstance(case, str) else str(case.device)
+        got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+        assert got.shape == want.shape, f"{quantity}: shape {got.shape} != {want.shape}"
+        abs_dev = float(np.max(np.abs(got - want))) if got.size else 0.0
+        scale = float(np.max(np.abs(want))) if want.size else 0.0
+        rel_dev = abs_dev / scale if scale > 0 else abs_dev
+        ok = bool(np.all(np.isfinite(got))) and (rel_dev if relative else abs_dev) <= tol
+        self.rows.append(dict(backend=name, device=device, dtype=dtype, quantity=quantity,
+                              max_abs=abs_dev, max_rel=rel_dev, tolerance=tol,
+                              relative=relative, passed=ok))
+        assert ok, (f"{name} {dtype} {quantity}: deviation {rel_dev if relative else abs_dev:.3g}"
+                    f" > {tol:.0e}")
+
+
+_CONFORMANCE = Conformance()
+
+
+@pytest.fixture(scope="session")
+def conformance() -> Conformance:
+    return _CONFORMANCE
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """With XMLP_CONFORMANCE_REPORT=<path stem>, write <stem>.md and <stem>.json."""
+    stem = os.environ.get("XMLP_CONFORMANCE_REPORT")
+    if not stem or not _CONFORMANCE.rows:
+        return
+    import conformance_report
+
+    status = {name: backends.get(name).available() for name in backends.NAMES}
+    conformance_report.write(stem, _CONFORMANCE.rows, status, REQUESTED)
