@@ -27,34 +27,34 @@ Array = Any
 __all__ = ["Cost", "COSTS", "get", "softplus"]
 
 
-def softplus(z: Array) -> Array:
+def softplus(z: Array, xp: Any = None) -> Array:
     """ln(1 + e^z) without overflow: max(z, 0) + ln(1 + e^-|z|)."""
-    xp = array_namespace(z)
+    xp = array_namespace(z) if xp is None else xp
     return xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
 
 
-def _quadratic_fn(z: Array, a: Array, y: Array) -> Array:
-    xp = array_namespace(a)
+def _quadratic_fn(z: Array, a: Array, y: Array, xp: Any = None) -> Array:
+    xp = array_namespace(a) if xp is None else xp
     d = a - y
     return 0.5 * xp.sum(d * d, axis=-1)
 
 
-def _quadratic_delta(z: Array, a: Array, y: Array, act: Activation) -> Array:
-    return act.vjp(z, a, a - y)
+def _quadratic_delta(z: Array, a: Array, y: Array, act: Activation, xp: Any = None) -> Array:
+    return act.vjp(z, a, a - y, xp)
 
 
-def _cross_entropy_fn(z: Array, a: Array, y: Array) -> Array:
+def _cross_entropy_fn(z: Array, a: Array, y: Array, xp: Any = None) -> Array:
     # -[y ln s(z) + (1-y) ln(1-s(z))] = y softplus(-z) + (1-y) softplus(z) = softplus(z) - y z
-    xp = array_namespace(z)
-    return xp.sum(softplus(z) - y * z, axis=-1)
+    xp = array_namespace(z) if xp is None else xp
+    return xp.sum(softplus(z, xp) - y * z, axis=-1)
 
 
-def _log_likelihood_fn(z: Array, a: Array, y: Array) -> Array:
-    xp = array_namespace(z)
-    return -xp.sum(y * log_softmax(z), axis=-1)
+def _log_likelihood_fn(z: Array, a: Array, y: Array, xp: Any = None) -> Array:
+    xp = array_namespace(z) if xp is None else xp
+    return -xp.sum(y * log_softmax(z, xp), axis=-1)
 
 
-def _a_minus_y(z: Array, a: Array, y: Array, act: Activation) -> Array:
+def _a_minus_y(z: Array, a: Array, y: Array, act: Activation, xp: Any = None) -> Array:
     return a - y
 
 
@@ -63,8 +63,8 @@ class Cost:
     """A named cost: per-example value ``fn(z, a, y)`` and output error ``delta``."""
 
     name: str
-    fn: Callable[[Array, Array, Array], Array]  # -> shape (n,)
-    delta: Callable[[Array, Array, Array, Activation], Array]  # BP1, shape (n, n_out)
+    fn: Callable[..., Array]  # fn(z, a, y, xp=None) -> shape (n,)
+    delta: Callable[..., Array]  # BP1: delta(z, a, y, output, xp=None) -> (n, n_out)
     outputs: tuple[str, ...]  # output activations this cost is defined with
     network2_name: str  # class name in network2.py's save format
 

@@ -47,7 +47,7 @@ def chunks(n: int, size: int) -> list[tuple[int, int]]:
 
 
 def forward(Ws: Sequence[Array], bs: Sequence[Array], X: Array, hidden: Activation,
-            output: Activation, masks: Sequence[Array] | None = None):
+            output: Activation, masks: Sequence[Array] | None = None, xp: Any = None):
     """Feed X (m, n_0) forward; return the per-layer (inputs, Z, A) lists for backprop.
 
     ``inputs[l]`` is the activation entering layer l (X for l = 0, after dropout for
@@ -55,13 +55,14 @@ def forward(Ws: Sequence[Array], bs: Sequence[Array], X: Array, hidden: Activati
     ``masks[l]`` (optional, one per hidden layer) multiplies hidden activations: inverted
     dropout masks already scaled by 1/(1 - p).
     """
+    xp = array_namespace(X) if xp is None else xp
     last = len(Ws) - 1
     inputs, Z, A = [], [], []
     a = X
     for l, (W, b) in enumerate(zip(Ws, bs)):
         inputs.append(a)
         z = a @ W + b  # (m, n_l)
-        a = (output if l == last else hidden).f(z)
+        a = (output if l == last else hidden).f(z, xp)
         Z.append(z)
         A.append(a)
         if masks is not None and l < last:
@@ -70,22 +71,28 @@ def forward(Ws: Sequence[Array], bs: Sequence[Array], X: Array, hidden: Activati
 
 
 def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidden: Activation,
-             output: Activation, cost: Cost, masks: Sequence[Array] | None = None):
-    """Gradients of the summed cost over the mini-batch: (nabla_W, nabla_b) per layer."""
-    xp = array_namespace(X, Y)
-    inputs, Z, A = forward(Ws, bs, X, hidden, output, masks)
+             output: Activation, cost: Cost, masks: Sequence[Array] | None = None,
+             scale: float = 1.0, xp: Any = None):
+    """Gradients of the summed cost over the mini-batch, times ``scale``: (nabla_W, nabla_b).
+
+    The trainer passes ``scale = eta / m``: multiplying the small (m, n_l) error instead of
+    the (n_{l-1}, n_l) gradient makes the SGD step a single subtraction per parameter.
+    """
+    xp = array_namespace(X, Y) if xp is None else xp
+    inputs, Z, A = forward(Ws, bs, X, hidden, output, masks, xp)
     L = len(Ws)
     nabla_W: list[Array] = [None] * L
     nabla_b: list[Array] = [None] * L
-    delta = cost.delta(Z[-1], A[-1], Y, output)  # BP1, (m, n_L)
+    delta = cost.delta(Z[-1], A[-1], Y, output, xp)  # BP1, (m, n_L)
     for l in range(L - 1, -1, -1):
-        nabla_b[l] = xp.sum(delta, axis=0)  # BP3, (n_l,)
-        nabla_W[l] = inputs[l].T @ delta  # BP4, (n_{l-1}, n_l)
+        scaled = delta if scale == 1.0 else scale * delta
+        nabla_b[l] = xp.sum(scaled, axis=0)  # BP3, (n_l,)
+        nabla_W[l] = inputs[l].T @ scaled  # BP4, (n_{l-1}, n_l)
         if l > 0:
             g = delta @ Ws[l].T  # (m, n_{l-1})
             if masks is not None:
                 g = g * masks[l - 1]  # dropped neurons pass no error back
-            delta = hidden.vjp(Z[l - 1], A[l - 1], g)  # BP2
+            delta = hidden.vjp(Z[l - 1], A[l - 1], g, xp)  # BP2
     return nabla_W, nabla_b
 
 
@@ -198,7 +205,7 @@ class Network:
 
     def _output(self, X: Array) -> tuple[Array, Array]:
         """(Z^L, A^L) for validated X, without dropout."""
-        _, Z, A = forward(self._W, self._b, X, self.hidden, self.output)
+        _, Z, A = forward(self._W, self._b, X, self.hidden, self.output, xp=self.xp)
         return Z[-1], A[-1]
 
     def feedforward(self, X: Any, batch_size: int | None = None) -> Array:
@@ -223,7 +230,7 @@ class Network:
         correct = xp.zeros((), dtype=xp.int64, device=self.device)
         for i, j in chunks(X.shape[0], EVAL_CHUNK):
             Z, A = self._output(X[i:j, :])
-            cost_sum = cost_sum + xp.sum(self.cost.fn(Z, A, Y[i:j, :]))
+            cost_sum = cost_sum + xp.sum(self.cost.fn(Z, A, Y[i:j, :], xp))
             hits = xp.argmax(A, axis=1) == labels[i:j]
             correct = correct + xp.sum(xp.astype(hits, xp.int64))
         return cost_sum, correct
@@ -258,7 +265,8 @@ class Network:
         """Gradients of the summed cost over (X, y), in network2's layout per layer."""
         X = self._features(X)
         _, Y = self._targets(y, X.shape[0])
-        nW, nb = backprop(self._W, self._b, X, Y, self.hidden, self.output, self.cost)
+        nW, nb = backprop(self._W, self._b, X, Y, self.hidden, self.output, self.cost,
+                          xp=self.xp)
         return [w.T for w in nW], [b[:, None] for b in nb]
 
     # ----------------------------------------------------------------- training & I/O

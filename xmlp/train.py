@@ -105,32 +105,27 @@ class _Hyper:
     n: int
 
 
-def _update(Ws, bs, nWs, nbs, vWs, vbs, m: int, h: _Hyper):
-    """Apply one SGD step; return new (Ws, bs, vWs, vbs).  No array is mutated."""
-    xp_sign = _sign_of(Ws[0]) if h.l1 else None
+def _update(Ws, bs, sWs, sbs, vWs, vbs, h: _Hyper, sign):
+    """Apply one SGD step; return new (Ws, bs, vWs, vbs).  No array is mutated.
+
+    ``sW = (eta/m) nabla_W`` and ``sb = (eta/m) nabla_b`` come scaled from backprop, so
+    ``eta g = sW + eta (lmbda/n) W + eta (l1/n) sign(W)``.
+    """
+    decay = 1.0 - h.eta * h.lmbda / h.n
+    l1_step = h.eta * h.l1 / h.n
     new_W, new_b, new_vW, new_vb = [], [], [], []
-    for l, (W, b, nW, nb) in enumerate(zip(Ws, bs, nWs, nbs)):
+    for l, (W, b, sW, sb) in enumerate(zip(Ws, bs, sWs, sbs)):
+        if h.l1:  # the L1 term uses the sign of the weights before the step
+            sW = sW + l1_step * sign(W)
         if h.momentum == 0.0:
-            if h.lmbda or h.l1:
-                step = (h.eta / m) * nW
-                if h.l1:  # the L1 term uses the sign of the weights before the step
-                    step = step + (h.eta * h.l1 / h.n) * xp_sign(W)
-                W = (1.0 - h.eta * h.lmbda / h.n) * W - step  # network2's form
-            else:
-                W = W - (h.eta / m) * nW  # network.py's form
-            b = b - (h.eta / m) * nb
+            W = (decay * W - sW) if h.lmbda else (W - sW)  # network2's / network.py's form
+            b = b - sb
         else:
-            gW = nW / m
-            if h.lmbda:
-                gW = gW + (h.lmbda / h.n) * W
-            if h.l1:
-                gW = gW + (h.l1 / h.n) * xp_sign(W)
-            gb = nb / m
-            vW = h.momentum * vWs[l] - h.eta * gW
-            vb = h.momentum * vbs[l] - h.eta * gb
+            step_W = sW + (h.eta * h.lmbda / h.n) * W if h.lmbda else sW  # eta g
+            vW = h.momentum * vWs[l] - step_W
+            vb = h.momentum * vbs[l] - sb
             if h.nesterov:
-                W = W + h.momentum * vW - h.eta * gW
-                b = b + h.momentum * vb - h.eta * gb
+                W, b = W + h.momentum * vW - step_W, b + h.momentum * vb - sb
             else:
                 W, b = W + vW, b + vb
             new_vW.append(vW)
@@ -138,12 +133,6 @@ def _update(Ws, bs, nWs, nbs, vWs, vbs, m: int, h: _Hyper):
         new_W.append(W)
         new_b.append(b)
     return new_W, new_b, new_vW or vWs, new_vb or vbs
-
-
-def _sign_of(x):
-    from array_api_compat import array_namespace
-
-    return array_namespace(x).sign
 
 
 def _dropout_masks(net: Network, rng: np.random.Generator, n: int, p: float) -> list[Array]:
@@ -290,8 +279,9 @@ class _Loop:
                 Xb = xp.take(self.X, idx, axis=0)
                 Yb = xp.take(self.Y, idx, axis=0)
                 mb = None if masks is None else [M[k:stop, :] for M in masks]
-                nW, nb = backprop(Ws, b_s, Xb, Yb, net.hidden, net.output, net.cost, mb)
-                Ws, b_s, vW, vb = _update(Ws, b_s, nW, nb, vW, vb, stop - k, h)
+                sW, sb = backprop(Ws, b_s, Xb, Yb, net.hidden, net.output, net.cost, mb,
+                                  scale=h.eta / (stop - k), xp=xp)
+                Ws, b_s, vW, vb = _update(Ws, b_s, sW, sb, vW, vb, h, xp.sign)
                 net._W, net._b, self.vW, self.vb = Ws, b_s, vW, vb
                 if self.progress is not None:
                     self.progress(epoch, j + 1, math.ceil(n / bs))
