@@ -7,8 +7,8 @@ import itertools
 
 import numpy as np
 import pytest
-
 import reference
+
 import xmlp
 from xmlp import nielsen
 
