@@ -161,6 +161,6 @@ def test_schedule_halves_eta_and_stops_at_one_128th():
 def test_divergence_raises_and_keeps_finite_weights(sample):
     net = xmlp.Network([784, 30, 10], cost="quadratic", output="identity", seed=0)
     X, y = sample.train.X[:500], np.eye(10)[sample.train.y[:500]]
-    with pytest.raises(xmlp.TrainingDiverged, match="epoch 0 with eta=100"):
+    with pytest.raises(xmlp.TrainingDiverged, match="epoch 1 with eta=100"):
         net.fit(X, y, epochs=3, eta=100.0)
     assert all(np.isfinite(w).all() for w in net.parameters_numpy()[0])

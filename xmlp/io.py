@@ -24,7 +24,7 @@ import numpy as np
 
 from .network import Network, _dtype_name
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "read_npz", "write_npz"]
 
 FORMAT = "xmlp-network"
 MAX_PARAMETERS = 2**31  # refuse files claiming more parameters than this before allocating
@@ -46,7 +46,7 @@ def save(net: Network, path: Any) -> None:
     if path.suffix == ".npz":
         arrays = {f"w{i}": w for i, w in enumerate(weights)}
         arrays.update({f"b{i}": b for i, b in enumerate(biases)})
-        _atomic_write(path, lambda f: np.savez(f, meta=np.asarray(json.dumps(meta)), **arrays))
+        write_npz(path, meta, arrays)
     else:
         meta["weights"] = [w.astype(np.float64).tolist() for w in weights]
         meta["biases"] = [b.astype(np.float64).tolist() for b in biases]
@@ -80,9 +80,10 @@ def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = Non
             meta, weights, biases = _read_npz(path)
         else:
             meta, weights, biases = _read_json(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError,
+            zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable network file ({exc})") from exc
     net = Network(meta["sizes"], hidden=meta.get("hidden", "sigmoid"),
                   output=meta.get("output"), cost=meta["cost"],
@@ -144,21 +145,85 @@ def _nested(path: Path, what: str, value: Any, shape: tuple[int, int]) -> np.nda
 
 
 def _read_npz(path: Path):
+    meta, arrays = read_npz(path, lambda meta: _model_arrays(path, meta))
+    L = len(meta["sizes"]) - 1
+    return meta, [arrays[f"w{l}"] for l in range(L)], [arrays[f"b{l}"] for l in range(L)]
+
+
+def _model_arrays(path: Path, meta: dict) -> dict[str, tuple[int, ...]]:
+    meta = _check_meta(path, meta)
+    shapes = {}
+    for l, (w_shape, b_shape) in enumerate(_shapes(meta["sizes"])):
+        shapes[f"w{l}"], shapes[f"b{l}"] = w_shape, b_shape
+    return shapes
+
+
+# ----------------------------------------------------------------- safe .npz
+MAX_META_CHARS = 1 << 22  # the JSON metadata of a model or checkpoint is far smaller
+
+
+def write_npz(path: Any, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Atomically write ``meta`` (as JSON) and float arrays to an ``.npz`` file."""
+    path = Path(path)
+    _atomic_write(path, lambda f: np.savez(f, meta=np.asarray(json.dumps(meta)), **arrays))
+
+
+def read_npz(path: Any, expected) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read an ``.npz`` written by :func:`write_npz` without trusting it.
+
+    Every member's header is read first (no data): object dtypes (pickles) are refused,
+    the JSON ``meta`` must be a short string, and ``expected(meta)`` -- a dict of array
+    name -> shape derived from the metadata -- must match the stored shapes exactly and
+    the bytes actually present, all before any array is allocated.
+    """
+    path = Path(path)
+    headers = _npz_headers(path)
+    if "meta" not in headers:
+        raise ValueError(f"{path}: .npz file without 'meta'")
+    shape, dtype, _ = headers["meta"]
+    if shape != () or dtype.kind != "U" or dtype.itemsize > 4 * MAX_META_CHARS:
+        raise ValueError(f"{path}: 'meta' must be a short JSON string")
     with np.load(path, allow_pickle=False) as npz:
-        if "meta" not in npz.files:
-            raise ValueError(f"{path}: .npz network file without 'meta'")
         try:
-            meta = _check_meta(path, json.loads(str(npz["meta"][()])))
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from exc
-        weights, biases = [], []
-        for l, (w_shape, b_shape) in enumerate(_shapes(meta["sizes"])):
-            for key, shape, out in ((f"w{l}", w_shape, weights), (f"b{l}", b_shape, biases)):
-                if key not in npz.files:
-                    raise ValueError(f"{path}: missing array {key!r}")
-                arr = npz[key]
-                if arr.shape != shape or arr.dtype.kind != "f":
-                    raise ValueError(f"{path}: array {key!r} has shape {arr.shape} dtype "
-                                     f"{arr.dtype}, expected float {shape} for 'sizes'")
-                out.append(arr)
-    return meta, weights, biases
+            meta = json.loads(str(npz["meta"][()]))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: 'meta' is not valid JSON ({exc})") from exc
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path}: 'meta' must be a JSON object")
+        shapes = expected(meta)
+        for name, want in shapes.items():
+            if name not in headers:
+                raise ValueError(f"{path}: missing array {name!r}")
+            got, dtype, _ = headers[name]
+            if got != tuple(want) or dtype.kind != "f":
+                raise ValueError(f"{path}: array {name!r} is {dtype} {got}, expected a float "
+                                 f"array of shape {tuple(want)} for the stored 'sizes'")
+        return meta, {name: npz[name] for name in shapes}
+
+
+def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype, int]]:
+    """name -> (shape, dtype, data bytes) of every member, read from the headers only."""
+    fmt = np.lib.format
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            with zf.open(info) as f:
+                try:
+                    version = fmt.read_magic(f)
+                    read_header = (fmt.read_array_header_1_0 if version == (1, 0)
+                                   else fmt.read_array_header_2_0)
+                    shape, _, dtype = read_header(f)
+                except ValueError as exc:
+                    raise ValueError(f"{path}: member {name!r} is not a valid .npy ({exc})") \
+                        from exc
+                header_bytes = f.tell()
+            if dtype.hasobject:
+                raise ValueError(f"{path}: member {name!r} holds Python objects (a pickle); "
+                                 "refusing to load it")
+            nbytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if nbytes != info.file_size - header_bytes:
+                raise ValueError(f"{path}: member {name!r} claims {nbytes} bytes of data but "
+                                 f"holds {info.file_size - header_bytes}")
+            out[name] = (tuple(shape), dtype, nbytes)
+    return out

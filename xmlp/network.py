@@ -160,29 +160,38 @@ class Network:
     def set_parameters(self, weights: Sequence[Any], biases: Sequence[Any]) -> None:
         """Set weights ((n_out, n_in) each) and biases ((n_out, 1) or (n_out,)) as network2
         lays them out, from NumPy or this backend's arrays (converted to dtype/device)."""
+        self._W, self._b = self._from_network2(weights, biases, "weights", "biases")
+
+    def _from_network2(self, weights, biases, wname: str, bname: str):
+        """network2-layout per-layer arrays -> the core's (W (n_in, n_out), b (n_out,))."""
         shapes = list(zip(self.sizes[1:], self.sizes[:-1]))
         if len(weights) != len(shapes) or len(biases) != len(shapes):
-            raise ValueError(f"expected {len(shapes)} weight and bias arrays for sizes "
+            raise ValueError(f"expected {len(shapes)} {wname} and {bname} arrays for sizes "
                              f"{self.sizes}, got {len(weights)} and {len(biases)}")
         Ws, bs = [], []
         for l, ((n_out, n_in), w, b) in enumerate(zip(shapes, weights, biases)):
-            w = to_backend(w, self.backend, self.dtype, f"weights[{l}]")
-            b = to_backend(b, self.backend, self.dtype, f"biases[{l}]")
+            w = to_backend(w, self.backend, self.dtype, f"{wname}[{l}]")
+            b = to_backend(b, self.backend, self.dtype, f"{bname}[{l}]")
             if tuple(w.shape) != (n_out, n_in):
-                raise ValueError(f"weights[{l}] has shape {tuple(w.shape)}, expected "
+                raise ValueError(f"{wname}[{l}] has shape {tuple(w.shape)}, expected "
                                  f"{(n_out, n_in)} for sizes {self.sizes}")
             if tuple(b.shape) not in ((n_out, 1), (n_out,)):
-                raise ValueError(f"biases[{l}] has shape {tuple(b.shape)}, expected "
+                raise ValueError(f"{bname}[{l}] has shape {tuple(b.shape)}, expected "
                                  f"{(n_out, 1)} for sizes {self.sizes}")
             # Stored as contiguous (n_in, n_out) so that Z = A @ W + b; built on the host.
             w_host = np.ascontiguousarray(to_numpy(w).T)
             Ws.append(self.xp.asarray(w_host, dtype=self.dtype, device=self.device))
             bs.append(self.xp.reshape(b, (n_out,)))
-        self._W, self._b = Ws, bs
+        return Ws, bs
+
+    @staticmethod
+    def _to_network2(Ws, bs) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The core's per-layer arrays -> host NumPy arrays in network2's layout."""
+        return [to_numpy(W.T) for W in Ws], [to_numpy(b)[:, None] for b in bs]
 
     def parameters_numpy(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(weights, biases) in network2's layout as host NumPy arrays."""
-        return [to_numpy(w) for w in self.weights], [to_numpy(b) for b in self.biases]
+        return self._to_network2(self._W, self._b)
 
     def to(self, backend: Any = "numpy", device: Any = None, dtype: Any = None) -> Network:
         """A copy of this network on another backend / device / dtype."""
@@ -246,6 +255,11 @@ class Network:
                 total = total + (l1 / n) * xp.sum(xp.abs(W))
         return total
 
+    def _cost_on(self, X: Array, labels: Array, Y: Array, lmbda: float, l1: float) -> float:
+        """total_cost for already validated data (one device -> host transfer)."""
+        n = X.shape[0]
+        return float(to_numpy(self._sums(X, labels, Y)[0] / n + self._penalty(lmbda, l1, n)))
+
     def accuracy(self, X: Any, y: Any) -> float:
         """Fraction of examples whose argmax output equals the label."""
         X = self._features(X)
@@ -257,9 +271,7 @@ class Network:
         lmbda = check.non_negative(lmbda, "lmbda")
         l1 = check.non_negative(l1, "l1")
         X = self._features(X)
-        labels, Y = self._targets(y, X.shape[0])
-        n = X.shape[0]
-        return float(to_numpy(self._sums(X, labels, Y)[0] / n + self._penalty(lmbda, l1, n)))
+        return self._cost_on(X, *self._targets(y, X.shape[0]), lmbda, l1)
 
     def gradients(self, X: Any, y: Any) -> tuple[list[Array], list[Array]]:
         """Gradients of the summed cost over (X, y), in network2's layout per layer."""

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as check
+from . import checkpoint as ckpt_io
 from .backend import to_numpy
 from .network import Network, backprop, chunks
 
@@ -75,6 +76,7 @@ class History:
     n_train: int = 0
     n_evaluation: int = 0
     best_epoch: int | None = None  # 0-based, when early stopping / a schedule tracked it
+    initial_training_cost: float | None = None  # before the first epoch (divergence check)
     stop_reason: str = "epochs"
 
     @property
@@ -167,7 +169,9 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
         early_stopping: int | None = None, schedule: int | None = None,
         monitor: Iterable[str] | None = None, verbose: bool | int = False,
         callback: Callable[[int, History], None] | None = None,
-        progress: Callable[[int, int, int], None] | None = None) -> History:
+        progress: Callable[[int, int, int], None] | None = None,
+        checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
+        on_divergence: str = "raise", divergence_factor: float | None = 10.0) -> History:
     """Train ``net`` on (X, y) by mini-batch SGD and return the :class:`History`.
 
     X : (n, n_in) features (the network's backend, or NumPy / lists: moved once).
@@ -189,6 +193,18 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     callback : called as ``callback(epoch, history)`` after every epoch.
     progress : called as ``progress(epoch, batches_done, n_batches)`` after every mini-batch
         (host-side counter only, no device synchronisation).
+    checkpoint, checkpoint_every : write the whole training state to this path (atomically)
+        every ``checkpoint_every`` epochs and when training stops (:mod:`xmlp.checkpoint`).
+    resume : continue the fit saved in this checkpoint: give the same data and settings;
+        ``epochs`` counts the epochs already done.  A run killed at any moment and resumed
+        ends with exactly the weights of an uninterrupted run.
+    on_divergence : "raise" (default) or "stop": return the history (stop_reason
+        "diverged") instead of raising :class:`TrainingDiverged`.
+    divergence_factor : training has diverged when the weights or a monitored cost are not
+        finite, or -- when the training cost is monitored -- when it exceeds this factor
+        times the cost before training (None: only non-finite values count).  Bounded
+        costs (quadratic with sigmoid outputs) cannot blow up; a too-large eta saturates
+        such a network instead, which this cannot detect.
 
     Raises :class:`TrainingDiverged` if the weights or a monitored cost become non-finite
     (the network keeps the weights of the last finite epoch) and :class:`TrainingInterrupted`
@@ -204,8 +220,14 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     for name, val in (("early_stopping", early_stopping), ("schedule", schedule)):
         if val is not None:
             check.positive_int(val, name)
+    checkpoint_every = check.positive_int(checkpoint_every, "checkpoint_every")
+    if on_divergence not in ("raise", "stop"):
+        raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
     if evaluation_data is not None and validation is not None:
         raise ValueError("give either evaluation_data or validation, not both")
+    saved = None if resume is None else ckpt_io.load(resume, net)
+    rng_start = net.rng.bit_generator.state if saved is None else saved.rng_start
+    net.rng.bit_generator.state = rng_start  # the validation split is drawn from here
 
     X = net._features(X)
     labels, Y = net._targets(y, X.shape[0])
@@ -231,16 +253,78 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     history = History(n_train=n, n_evaluation=0 if evaluation is None else evaluation[0].shape[0])
     loop = _Loop(net, X, Y, batch_size, hyper, progress)
     tracker = _Tracker(eta, early_stopping, schedule)
-    for epoch in range(epochs):
+    settings = {"batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
+                "momentum": momentum, "nesterov": bool(nesterov), "dropout": dropout,
+                "validation": validation, "early_stopping": early_stopping,
+                "schedule": schedule, "monitor": list(monitor), "n_train": n,
+                "n_evaluation": history.n_evaluation}
+    if divergence_factor is not None:
+        divergence_factor = check.positive_float(divergence_factor, "divergence_factor")
+        if "training_cost" in monitor and saved is None:
+            history.initial_training_cost = net._cost_on(X, labels, Y, lmbda, l1)
+    start = 0
+    if saved is not None:
+        start = _restore(saved, settings, net, loop, tracker, history)
+        if history.stop_reason in ("early_stopping", "schedule"):
+            return history  # that run had finished
+    loop.divergence_limit = (None if divergence_factor is None
+                             or history.initial_training_cost is None
+                             else divergence_factor * history.initial_training_cost)
+    for epoch in range(start, epochs):
         hyper.eta = tracker.eta
         seconds = loop.run_epoch(epoch, history)
-        _record(loop, history, epoch, seconds, monitor, (X, labels, Y), evaluation)
+        try:
+            _record(loop, history, epoch, seconds, monitor, (X, labels, Y), evaluation)
+        except TrainingDiverged:
+            if on_divergence == "raise":
+                raise
+            return history
         _report(history, epoch, verbose, monitor)
         if callback is not None:
             callback(epoch, history)
-        if tracker.stop(net, history):
+        stop = tracker.stop(net, history)
+        if checkpoint is not None and (stop or epoch + 1 == epochs
+                                       or (epoch + 1) % checkpoint_every == 0):
+            _save(checkpoint, net, loop, tracker, history, settings, rng_start)
+        if stop:
             break
     return history
+
+
+def _save(path, net: Network, loop: _Loop, tracker: _Tracker, history: History,
+          settings: dict, rng_start: dict) -> None:
+    arrays = dict(zip(("w", "b"), net.parameters_numpy()))
+    if loop.vW is not None:
+        arrays.update(zip(("vw", "vb"), net._to_network2(loop.vW, loop.vb)))
+    if tracker.best_params is not None:
+        arrays.update(zip(("bw", "bb"), net._to_network2(*tracker.best_params)))
+    ckpt_io.save(path, net, ckpt_io.Checkpoint(
+        history.epochs, settings, rng_start, net.rng.bit_generator.state, tracker.state(),
+        history.as_dict(), arrays))
+
+
+def _restore(saved, settings: dict, net: Network, loop: _Loop, tracker: _Tracker,
+             history: History) -> int:
+    """Load a checkpoint's state into the fit; return the number of completed epochs."""
+    changed = {k: (saved.settings.get(k), v) for k, v in settings.items()
+               if saved.settings.get(k) != v}
+    if changed:
+        detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
+        raise ValueError(f"resume: the data or settings differ from the checkpoint's "
+                         f"({detail}); resume with the same ones")
+    net.set_parameters(saved.arrays["w"], saved.arrays["b"])
+    loop.good = (net._W, net._b)
+    if "vw" in saved.arrays:
+        loop.vW, loop.vb = net._from_network2(saved.arrays["vw"], saved.arrays["vb"],
+                                              "vw", "vb")
+    best = None
+    if "bw" in saved.arrays:
+        best = net._from_network2(saved.arrays["bw"], saved.arrays["bb"], "bw", "bb")
+    tracker.load_state(saved.tracker, best)
+    for key, value in saved.history.items():
+        setattr(history, key, value)
+    net.rng.bit_generator.state = saved.rng
+    return saved.epoch
 
 
 def _monitors(monitor, has_evaluation: bool) -> tuple[str, ...]:
@@ -265,6 +349,7 @@ class _Loop:
         self.vW = [xp.zeros_like(W) for W in net._W] if hyper.momentum else None
         self.vb = [xp.zeros_like(b) for b in net._b] if hyper.momentum else None
         self.good = (net._W, net._b)  # weights after the last finite epoch
+        self.divergence_limit: float | None = None  # training cost above this: diverged
 
     def run_epoch(self, epoch: int, history: History) -> float:
         net, h, xp = self.net, self.hyper, self.net.xp
@@ -306,13 +391,18 @@ def _record(loop: _Loop, history: History, epoch: int, seconds_train: float,
     fetched = to_numpy(xp.stack(values)).tolist()
     history.seconds.append(seconds_train)
     history.eta.append(h.eta)
-    if not all(math.isfinite(v) for v in fetched):
+    exploded = (loop.divergence_limit is not None and "training_cost" in monitor
+                and fetched[1] > loop.divergence_limit)
+    if exploded or not all(math.isfinite(v) for v in fetched):
         net._W, net._b = loop.good
         history.stop_reason = "diverged"
         raise TrainingDiverged(
-            f"training diverged in epoch {epoch} with eta={h.eta:g}: the weights or the "
-            "cost became NaN/inf. The network keeps the weights of the last finite epoch; "
-            "try a smaller eta.", history)
+            f"training diverged in epoch {epoch + 1} with eta={h.eta:g}: "
+            + (f"the training cost rose to {fetched[1]:.4g}, more than "
+               f"{loop.divergence_limit:.4g} (divergence_factor x the cost before training)"
+               if exploded else "the weights or the cost became NaN/inf")
+            + ". The network keeps the weights of the last good epoch; try a smaller eta.",
+            history)
     loop.good = (net._W, net._b)
     it = iter(fetched[1:])
     for prefix in ("training", "evaluation"):
@@ -349,6 +439,16 @@ class _Tracker:
         self.best_params = None
         self.since_best = 0  # epochs without improvement (early stopping)
         self.since_change = 0  # epochs without improvement since the last halving
+
+    def state(self) -> dict:
+        return {"eta": self.eta, "best": None if self.best == -math.inf else self.best,
+                "since_best": self.since_best, "since_change": self.since_change}
+
+    def load_state(self, state: dict, best_params) -> None:
+        self.eta, self.since_best = state["eta"], state["since_best"]
+        self.since_change = state["since_change"]
+        self.best = -math.inf if state["best"] is None else state["best"]
+        self.best_params = best_params
 
     def stop(self, net: Network, history: History) -> bool:
         if not (self.early_stopping or self.schedule):

@@ -1,0 +1,100 @@
+"""Checkpoints: the whole state of a ``fit`` between two epochs, so that a run killed at any
+moment resumes to exactly the weights an uninterrupted run reaches (same backend, float64).
+
+A checkpoint is an ``.npz`` file (written atomically: temp file, fsync, rename; read with
+``allow_pickle=False`` after every header was checked) holding
+
+* ``meta``: JSON with the network's architecture and dtype, the fit settings that must not
+  change on resume, the number of completed epochs, the random generator's state at the
+  start of the fit (before the validation split) and after the last completed epoch, the
+  schedule / early-stopping state and the history so far;
+* arrays ``w{l}``, ``b{l}`` (network2 layout), the momentum velocities ``vw{l}``, ``vb{l}``
+  and the best weights so far ``bw{l}``, ``bb{l}`` where they exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import io
+from .network import _dtype_name
+
+__all__ = ["Checkpoint", "save", "load"]
+
+FORMAT = "xmlp-checkpoint"
+_GROUPS = ("w", "b", "vw", "vb", "bw", "bb")
+
+
+@dataclass
+class Checkpoint:
+    """Host-side state of a fit after ``epoch`` completed epochs."""
+
+    epoch: int
+    settings: dict
+    rng_start: dict
+    rng: dict
+    tracker: dict
+    history: dict
+    arrays: dict[str, list[np.ndarray]] = field(default_factory=dict)  # group -> per layer
+
+
+def _architecture(net) -> dict:
+    return {"sizes": net.sizes, "hidden": net.hidden.name, "output": net.output.name,
+            "cost": net.cost.name, "dtype": _dtype_name(net.dtype)}
+
+
+def save(path: Any, net, ckpt: Checkpoint) -> None:
+    from . import __version__
+
+    meta = {"format": FORMAT, "version": __version__, "network": _architecture(net),
+            "epoch": ckpt.epoch, "settings": ckpt.settings, "rng_start": ckpt.rng_start,
+            "rng": ckpt.rng, "tracker": ckpt.tracker, "history": ckpt.history,
+            "groups": sorted(ckpt.arrays)}
+    arrays = {f"{g}{l}": a for g, layers in ckpt.arrays.items() for l, a in enumerate(layers)}
+    io.write_npz(path, meta, arrays)
+
+
+def load(path: Any, net) -> Checkpoint:
+    """Read a checkpoint for ``net``; refuse one written for another architecture."""
+    path = Path(path)
+    try:
+        meta, arrays = io.read_npz(path, lambda meta: _expected(path, meta, net))
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable checkpoint ({exc})") from exc
+    L = len(net.sizes) - 1
+    grouped = {g: [arrays[f"{g}{l}"] for l in range(L)] for g in meta["groups"]}
+    return Checkpoint(meta["epoch"], meta["settings"], meta["rng_start"], meta["rng"],
+                      meta["tracker"], meta["history"], grouped)
+
+
+def _expected(path: Path, meta: dict, net) -> dict[str, tuple[int, int]]:
+    """Validate the metadata's schema and return the array shapes it implies."""
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: not an xmlp checkpoint")
+    keys = ("network", "epoch", "settings", "rng_start", "rng", "tracker", "history", "groups")
+    missing = [k for k in keys if k not in meta]
+    if missing:
+        raise ValueError(f"{path}: checkpoint metadata lacks {missing}")
+    if meta["network"] != _architecture(net):
+        raise ValueError(f"{path}: checkpoint is for the network {meta['network']}, not "
+                         f"{_architecture(net)}")
+    if not isinstance(meta["epoch"], int) or meta["epoch"] < 1:
+        raise ValueError(f"{path}: checkpoint 'epoch' must be a positive integer")
+    groups = meta["groups"]
+    if not isinstance(groups, list) or not set(groups) <= set(_GROUPS) or not \
+            {"w", "b"} <= set(groups):
+        raise ValueError(f"{path}: checkpoint 'groups' must list arrays among {_GROUPS}")
+    for key in ("rng_start", "rng", "tracker", "history", "settings"):
+        if not isinstance(meta[key], dict):
+            raise ValueError(f"{path}: checkpoint {key!r} must be a JSON object")
+    shapes = {}
+    for l, (n_in, n_out) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
+        for g in groups:
+            shapes[f"{g}{l}"] = (n_out, n_in) if g.endswith("w") else (n_out, 1)
+    return shapes
