@@ -137,3 +137,18 @@ def test_no_false_alarm_at_the_books_learning_rates():
     for cost, eta in (("quadratic", 3.0), ("cross-entropy", 0.5), ("log-likelihood", 0.5)):
         h = xmlp.Network([784, 30, 10], cost=cost, seed=0).fit(*data.train, epochs=3, eta=eta)
         assert h.stop_reason == "epochs"
+
+
+def test_cli_checkpoint_and_resume_match_a_straight_run(tmp_path):
+    def xmlp_cli(*args):
+        proc = subprocess.run([sys.executable, "-m", "xmlp", "train", "-q", "--epochs", *args,
+                               "--sizes", "784,12,10", "--dtype", "float64"],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+
+    xmlp_cli("3", "--save", "straight.json")
+    xmlp_cli("2", "--checkpoint", "run.ckpt")
+    xmlp_cli("3", "--resume", "run.ckpt", "--save", "resumed.json")
+    a, b = xmlp.load(tmp_path / "straight.json"), xmlp.load(tmp_path / "resumed.json")
+    for x, y in zip(sum(a.parameters_numpy(), []), sum(b.parameters_numpy(), [])):
+        np.testing.assert_array_equal(x, y)

@@ -191,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend_options(train, dtype_default="float32")
     g = train.add_argument_group("output")
     g.add_argument("--save", metavar="PATH", help="save the network (.json or .npz)")
+    g.add_argument("--checkpoint", metavar="PATH",
+                   help="write the whole training state here after every epoch (atomically)")
+    g.add_argument("--resume", metavar="PATH",
+                   help="continue from this checkpoint (same data and options; --epochs "
+                        "counts the epochs already done)")
     g.add_argument("--log", metavar="PATH", help="write the per-epoch history (.json or .csv)")
     g.add_argument("--plot", metavar="PNG", help="plot learning curves (needs matplotlib)")
     g.add_argument("--progress", action="store_true",
@@ -537,6 +542,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.plot:
         _require_matplotlib()
     cfg = _train_config(args)
+    cfg["resume"] = args.resume
     from .backend import resolve
 
     device_obj = _resolve_device(args.backend, args.device)
@@ -626,7 +632,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                               momentum=cfg["momentum"], nesterov=cfg["nesterov"],
                               dropout=cfg["dropout"], evaluation_data=tuple(evaluation),
                               early_stopping=cfg["early_stopping"], schedule=cfg["schedule"],
-                              callback=on_epoch, progress=bar)
+                              callback=on_epoch, progress=bar, checkpoint=args.checkpoint,
+                              resume=args.resume)
     except TrainingInterrupted as exc:
         history, status = exc.history, 130
     except KeyboardInterrupt:  # between mini-batches: while evaluating or printing
@@ -714,9 +721,9 @@ def _final_table(out: _Printer, net, history, records, eval_name: str, splits: d
         best_acc = _pct(records[best - 1]["evaluation_accuracy"])
         out.say(f"  {'best epoch':<12}{best:>8}  {best_acc:>8}  on the {eval_name} split"
                 + ("  (weights restored)" if history.stop_reason == "early_stopping" else ""))
-    out.say(f"  {'time':<12}{total_seconds:>8.1f} s  in all; training "
-            f"{summary['training_seconds']:.1f} s, per-epoch evaluation "
-            f"{fit_seconds - summary['training_seconds']:.1f} s")
+    out.say(f"  {'time':<12}{total_seconds:>8.1f} s  this run; training "
+            f"{summary['training_seconds']:.1f} s over {history.epochs} epochs"
+            + (" (incl. those before --resume)" if cfg.get("resume") else ""))
     out.say(f"  {'backend':<12}{net.backend.name}, device {device}, {dtype}")
     return summary
 
