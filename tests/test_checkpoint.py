@@ -14,6 +14,7 @@ import pytest
 
 import xmlp
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = textwrap.dedent("""
     import os, signal, sys
     import numpy as np
@@ -143,7 +144,8 @@ def test_cli_checkpoint_and_resume_match_a_straight_run(tmp_path):
     def xmlp_cli(*args):
         proc = subprocess.run([sys.executable, "-m", "xmlp", "train", "-q", "--epochs", *args,
                                "--sizes", "784,12,10", "--dtype", "float64"],
-                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                              env={**os.environ, "PYTHONPATH": ROOT})
         assert proc.returncode == 0, proc.stderr
 
     xmlp_cli("3", "--save", "straight.json")
