@@ -62,6 +62,36 @@ CASES = [
      "unknown monitor 'loss'"),
     ("validation too large", lambda: _net().fit(X, Y, validation=8), ValueError,
      "validation=8 leaves 0 training"),
+    ("validation as bool", lambda: _net().fit(X, Y, validation=True), TypeError,
+     "validation must be a fraction or a count"),
+    ("negative lmbda", lambda: _net().fit(X, Y, lmbda=-1.0), ValueError, "lmbda must be >= 0"),
+    ("momentum 1", lambda: _net().fit(X, Y, momentum=1.0), ValueError,
+     r"momentum must be in \[0, 1\)"),
+    ("eta NaN", lambda: _net().fit(X, Y, eta=float("nan")), ValueError, "eta must be finite"),
+    ("evaluation_data not a pair", lambda: _net().fit(X, Y, evaluation_data=X), TypeError,
+     r"evaluation_data must be a pair"),
+    ("bad on_divergence", lambda: _net().fit(X, Y, on_divergence="ignore"), ValueError,
+     "on_divergence must be 'raise' or 'stop'"),
+    ("checkpoint_every 0", lambda: _net().fit(X, Y, checkpoint_every=0), ValueError,
+     "checkpoint_every must be a positive integer"),
+    ("predict batch_size 0", lambda: _net().predict(X, batch_size=0), ValueError,
+     "batch_size must be a positive integer"),
+    ("y of wrong ndim", lambda: _net().fit(X, Y[:, None, None]), ValueError,
+     r"class indices of shape \(8,\)"),
+    ("bool labels", lambda: _net().fit(X, Y > 0), TypeError, "labels must be integers"),
+    ("weights of wrong shape", lambda: _net().set_parameters([np.zeros((4, 5)),
+                                                              np.zeros((3, 5))],
+                                                             [np.zeros(5), np.zeros(3)]),
+     ValueError, r"weights\[0\] has shape \(4, 5\), expected \(5, 4\)"),
+    ("sizes not a list", lambda: xmlp.Network("784,30,10"), TypeError,
+     "sizes must be a list"),
+    ("backend of wrong type", lambda: _net(backend=3), TypeError,
+     "backend must be a name or a module"),
+    ("load a missing file", lambda: xmlp.load("/nonexistent/net.json"), FileNotFoundError,
+     "net.json"),
+    ("unknown dataset", lambda: xmlp.datasets.load("cifar-10"), ValueError, "cifar-10"),
+    ("resume from a file that is not a checkpoint",
+     lambda: _net().fit(X, Y, resume=__file__), ValueError, "not a readable checkpoint"),
 ]
 
 
@@ -109,3 +139,48 @@ def test_import_xmlp_imports_no_optional_backend():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_at_least_thirty_distinct_bad_inputs():
+    assert len({c[0] for c in CASES}) >= 30
+
+
+def test_out_of_memory_in_predict_names_the_fix(monkeypatch):
+    net = _net()
+
+    def explode(X):
+        raise MemoryError("Unable to allocate 80.0 TiB for an array")
+
+    monkeypatch.setattr(net, "_output", explode)
+    with pytest.raises(xmlp.DeviceOutOfMemory, match=r"80\.0 TiB.*smaller batch_size"):
+        net.predict(X)
+
+
+def test_out_of_memory_in_fit_names_the_fix(monkeypatch):
+    import xmlp.train
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore text")
+
+    monkeypatch.setattr(xmlp.train, "backprop", explode)
+    with pytest.raises(xmlp.DeviceOutOfMemory,
+                       match=r"training epoch 1 .*Tried to allocate 2\.00 GiB; try a smaller"):
+        _net().fit(X, Y, epochs=1)
+
+
+def test_other_runtime_errors_are_not_disguised(monkeypatch):
+    import xmlp.train
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("shape mismatch somewhere")
+
+    monkeypatch.setattr(xmlp.train, "backprop", explode)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        _net().fit(X, Y, epochs=1)
+
+
+def test_predict_in_chunks_equals_whole(bk):
+    net = bk.network([4, 5, 3], seed=0)
+    whole = bk.to_numpy(net.feedforward(X))
+    np.testing.assert_allclose(bk.to_numpy(net.feedforward(X, batch_size=3)), whole,
+                               rtol=1e-14)

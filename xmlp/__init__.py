@@ -10,7 +10,7 @@ PyTorch or array-api-strict.
 """
 
 from . import datasets
-from .backend import BackendUnavailable, to_numpy
+from .backend import BackendUnavailable, DeviceOutOfMemory, to_numpy
 from .io import load
 from .network import Network
 from .train import History, TrainingDiverged, TrainingInterrupted
@@ -24,6 +24,7 @@ __all__ = [
     "datasets",
     "to_numpy",
     "BackendUnavailable",
+    "DeviceOutOfMemory",
     "TrainingDiverged",
     "TrainingInterrupted",
     "__version__",

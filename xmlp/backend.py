@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import importlib
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,8 @@ import numpy as np
 __all__ = [
     "Backend",
     "BackendUnavailable",
+    "DeviceOutOfMemory",
+    "out_of_memory",
     "BACKENDS",
     "resolve",
     "resolve_dtype",
@@ -39,6 +43,29 @@ DTYPES = ("float32", "float64")
 
 class BackendUnavailable(ImportError):
     """A backend was asked for that cannot run here (not installed, or no GPU)."""
+
+
+class DeviceOutOfMemory(MemoryError):
+    """The backend could not allocate an array; the message says what and how to avoid it."""
+
+
+@contextmanager
+def out_of_memory(device: Any, what: str, hint: str) -> Iterator[None]:
+    """Turn NumPy's, CuPy's and torch's out-of-memory errors into one clear
+    :class:`DeviceOutOfMemory` naming the device, the task, the failed request and a fix."""
+    try:
+        yield
+    except DeviceOutOfMemory:
+        raise
+    except MemoryError as exc:  # NumPy's _ArrayMemoryError, CuPy's OutOfMemoryError
+        raise DeviceOutOfMemory(f"out of memory on {device} while {what}: {exc}; {hint}") \
+            from exc
+    except RuntimeError as exc:  # torch.OutOfMemoryError and older "CUDA out of memory"
+        if "out of memory" not in str(exc).lower():
+            raise
+        first = str(exc).splitlines()[0]
+        raise DeviceOutOfMemory(f"out of memory on {device} while {what}: {first}; {hint}") \
+            from exc
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def load(path: Any, net) -> Checkpoint:
         meta, arrays = io.read_npz(path, lambda meta: _expected(path, meta, net))
     except FileNotFoundError:
         raise
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except io.DAMAGED as exc:
         raise ValueError(f"{path}: not a readable checkpoint ({exc})") from exc
     L = len(net.sizes) - 1
     grouped = {g: [arrays[f"{g}{l}"] for l in range(L)] for g in meta["groups"]}

@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from .network import Network, _dtype_name
 __all__ = ["save", "load", "read_npz", "write_npz"]
 
 FORMAT = "xmlp-network"
+#: What the standard library raises on a damaged zip / JSON file: reported as ValueError.
+DAMAGED = (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, zipfile.BadZipFile,
+           zlib.error, NotImplementedError)
 MAX_PARAMETERS = 2**31  # refuse files claiming more parameters than this before allocating
 
 
@@ -82,8 +86,7 @@ def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = Non
             meta, weights, biases = _read_json(path)
     except FileNotFoundError:
         raise
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError,
-            zipfile.BadZipFile) as exc:
+    except DAMAGED as exc:
         raise ValueError(f"{path}: not a readable network file ({exc})") from exc
     net = Network(meta["sizes"], hidden=meta.get("hidden", "sigmoid"),
                   output=meta.get("output"), cost=meta["cost"],
@@ -214,7 +217,9 @@ def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype, int]]
                     read_header = (fmt.read_array_header_1_0 if version == (1, 0)
                                    else fmt.read_array_header_2_0)
                     shape, _, dtype = read_header(f)
-                except ValueError as exc:
+                except Exception as exc:  # numpy parses the header text with tokenize/ast:
+                    # a damaged header can raise TokenError, SyntaxError, ... -- all mean
+                    # "not a valid .npy", which is the one error this reader documents.
                     raise ValueError(f"{path}: member {name!r} is not a valid .npy ({exc})") \
                         from exc
                 header_bytes = f.tell()

@@ -28,7 +28,7 @@ from array_api_compat import array_namespace
 from . import _validate as check
 from . import activations, costs
 from .activations import Activation
-from .backend import Backend, resolve, resolve_dtype, to_backend, to_numpy
+from .backend import Backend, out_of_memory, resolve, resolve_dtype, to_backend, to_numpy
 from .costs import Cost
 from .init import INITIALISERS, initial_parameters
 
@@ -219,12 +219,14 @@ class Network:
 
     def feedforward(self, X: Any, batch_size: int | None = None) -> Array:
         """Output activations a^L, shape (n, n_out), on the network's backend."""
+        step = None if batch_size is None else check.positive_int(batch_size, "batch_size")
         X = self._features(X)
-        if batch_size is None:
-            return self._output(X)[1]
-        step = check.positive_int(batch_size, "batch_size")
-        parts = [self._output(X[i:j, :])[1] for i, j in chunks(X.shape[0], step)]
-        return self.xp.concat(parts, axis=0)
+        hint = "pass a smaller batch_size= to predict / feedforward to work in chunks"
+        with out_of_memory(self.device, f"feeding {X.shape[0]} samples forward", hint):
+            if step is None:
+                return self._output(X)[1]
+            parts = [self._output(X[i:j, :])[1] for i, j in chunks(X.shape[0], step)]
+            return self.xp.concat(parts, axis=0)
 
     predict_proba = feedforward
 

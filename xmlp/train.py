@@ -28,7 +28,7 @@ import numpy as np
 
 from . import _validate as check
 from . import checkpoint as ckpt_io
-from .backend import to_numpy
+from .backend import out_of_memory, to_numpy
 from .network import Network, backprop, chunks
 
 Array = Any
@@ -272,7 +272,10 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
                              else divergence_factor * history.initial_training_cost)
     for epoch in range(start, epochs):
         hyper.eta = tracker.eta
-        seconds = loop.run_epoch(epoch, history)
+        with out_of_memory(net.device, f"training epoch {epoch + 1} (mini-batch "
+                           f"{batch_size}, {n} samples)", "try a smaller batch_size, "
+                           "float32, or fewer/smaller hidden layers"):
+            seconds = loop.run_epoch(epoch, history)
         try:
             _record(loop, history, epoch, seconds, monitor, (X, labels, Y), evaluation)
         except TrainingDiverged:

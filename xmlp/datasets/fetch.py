@@ -10,7 +10,9 @@ Resolution order for dataset ``name``:
 
 A download is written to a temporary file in the target directory, checked against the
 published SHA-256, and only then renamed into place (``os.replace``), so an interrupted or
-corrupt download never leaves a partial file behind.
+corrupt download never leaves a partial file behind. Files already on disk are not checksummed
+(repackagers such as Debian recompress them, which changes the bytes but not the data); the
+IDX reader and the loader check their structure, shapes and labels instead.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from typing import NoReturn
 
 from .registry import IDX_FILES, DatasetInfo
 
-__all__ = ["SYSTEM_DIRS", "DatasetNotFound", "cache_dir", "download_file", "locate"]
+__all__ = [
+    "SYSTEM_DIRS", "DatasetNotFound", "cache_dir", "download_file", "locate", "search_dirs",
+]
 
 #: Directories where operating-system packages install datasets (looked in after the cache).
 SYSTEM_DIRS: dict[str, list[Path]] = {

@@ -16,11 +16,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-
-try:  # NumPy >= 2
-    from numpy._core.multiarray import _reconstruct
-except ImportError:  # pragma: no cover - NumPy 1.x
-    from numpy.core.multiarray import _reconstruct
+from numpy._core.multiarray import _reconstruct
 
 __all__ = ["RestrictedUnpickler", "UnsafePickleError", "load_nielsen_pickle"]
 
@@ -84,8 +80,8 @@ def _validate_splits(path: Path, data) -> tuple:
             f"{path}: expected a pickle of 3 (x, y) pairs (train, validation, test) as in "
             f"Nielsen's mnist.pkl.gz, got {type(data).__name__}"
         )
-    return tuple(_validate_pair(path, part, pair) for part, pair in
-                 zip(("train", "validation", "test"), data))
+    parts = ("train", "validation", "test")
+    return tuple(_validate_pair(path, part, pair) for part, pair in zip(parts, data))
 
 
 def _validate_pair(path: Path, part: str, pair) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +99,6 @@ def _validate_pair(path: Path, part: str, pair) -> tuple[np.ndarray, np.ndarray]
         raise ValueError(
             f"{path}: {part} y must be {x.shape[0]} integer labels, got {y.dtype} {y.shape}"
         )
-    if y.size and not (0 <= y.min() and y.max() <= 9):
+    if y.size and (y.min() < 0 or y.max() > 9):
         raise ValueError(f"{path}: {part} labels must lie in 0..9, got {y.min()}..{y.max()}")
     return x, y.astype(np.int64)
