@@ -103,6 +103,16 @@ def conformance(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """The file-reader fuzz tests at length: ``nox -s fuzz -- 20000`` examples per reader
+    (CI runs the same tests with 150)."""
+    _install(session, "numpy", "test")
+    examples = session.posargs[0] if session.posargs else "5000"
+    session.run("python", "-m", "pytest", "-q", "tests/test_fuzz.py",
+                env={"XMLP_BACKENDS": "numpy", "XMLP_FUZZ_EXAMPLES": examples})
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff on the whole tree."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
