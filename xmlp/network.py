@@ -84,13 +84,10 @@ def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidde
     nabla_W: list[Array] = [None] * L
     nabla_b: list[Array] = [None] * L
     delta = cost.delta(Z[-1], A[-1], Y, output, xp)  # BP1, (m, n_L)
-    if scale != 1.0:
-        # BP2 is linear in delta: scaling the output error once scales every layer's error,
-        # one multiplication of the smallest (m, n_L) array instead of one per layer.
-        delta = scale * delta
     for l in range(L - 1, -1, -1):
-        nabla_b[l] = xp.sum(delta, axis=0)  # BP3, (n_l,)
-        nabla_W[l] = inputs[l].T @ delta  # BP4, (n_{l-1}, n_l)
+        scaled = delta if scale == 1.0 else scale * delta
+        nabla_b[l] = xp.sum(scaled, axis=0)  # BP3, (n_l,)
+        nabla_W[l] = inputs[l].T @ scaled  # BP4, (n_{l-1}, n_l)
         if l > 0:
             g = delta @ Ws[l].T  # (m, n_{l-1})
             if masks is not None:
