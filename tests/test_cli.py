@@ -250,13 +250,20 @@ def test_divergence_is_one_line_and_keeps_the_log(tmp_path):
     assert json.loads((tmp_path / "d.json").read_text())["summary"]["stop_reason"] == "diverged"
 
 
+def _sigint_default() -> None:
+    """A shell that starts jobs in the background (``cmd &``, nohup) makes them ignore
+    SIGINT, and the child would inherit that: give it the default disposition, so that its
+    Python turns SIGINT into KeyboardInterrupt as it does under a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 def test_ctrl_c_stops_saves_and_exits_130(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-u", "-m", "xmlp", "train", "--epochs", "10000", "--sizes",
          "784,10,10", "--save", "net.npz", "--log", "h.csv"],
         cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        text=True, preexec_fn=_sigint_default)
     try:
         seen = []
         for line in proc.stdout:
