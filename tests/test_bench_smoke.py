@@ -124,3 +124,31 @@ def test_book_loop_matches_xmlp(cost, lmbda):
     for a, b in zip(net.parameters_numpy()[0] + net.parameters_numpy()[1],
                     ref.weights + ref.biases):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("config", ["C1", "C2"])
+def test_profile_replay_is_xmlps_step(config):
+    """benchmarks/profile_step.py times the operations of xmlp's step: replaying them gives
+    the weights xmlp's fit gives after one mini-batch (float64 configs, lmbda included)."""
+    import dataclasses
+
+    import xmlp
+
+    configs, prof = _module("configs"), _module("profile_step")
+    cfg = dataclasses.replace(configs.CONFIGS[config], sizes=(12, 7, 3))
+    rng = np.random.default_rng(2)
+    m, n = cfg.batch_size, 4 * cfg.batch_size
+    X, y = rng.random((n, 12)), rng.integers(0, 3, n)
+    net = xmlp.Network(list(cfg.sizes), cost=cfg.cost, init=cfg.init, dtype=cfg.dtype, seed=5)
+    Ws, bs = prof.replay(cfg, [np.asarray(W) for W in net._W], [np.asarray(b) for b in net._b],
+                         X, np.eye(3)[y], np.arange(m), cfg.eta / m, 1 - cfg.eta * cfg.lmbda / n)
+    # fit's n is the number of rows it gets: give it one mini-batch and scale lmbda to match
+    net.fit(X[:m], y[:m], epochs=1, batch_size=m, eta=cfg.eta, lmbda=cfg.lmbda * m / n,
+            monitor=())
+    for a, b in zip(Ws + bs, list(net._W) + list(net._b)):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-12, atol=1e-14)
+    # C1: 2 gathers, 2 x (matmul, +b, 4 sigmoid ops), 4 for BP1, 2 x (scale, sum, matmul),
+    # matmul + 3 for BP2, 4 updates = 32; C2: BP1 is a - y (1), L2 adds decay * W twice = 31
+    decay = 1 - cfg.eta * cfg.lmbda / n
+    assert len(prof.step_ops(cfg, Ws, bs, X, y, np.arange(m), 1.0, decay)) == \
+        {"C1": 32, "C2": 31}[config]
