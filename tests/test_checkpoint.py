@@ -85,10 +85,25 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, uninter
 def test_sigkill_inside_checkpoint_write_then_resume(tmp_path, uninterrupted, kill_replace):
     killed, _ = _run(tmp_path, "run", kill_replace=kill_replace)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+    orphans = sorted(tmp_path.glob(".run.ckpt.*.tmp"))
+    assert len(orphans) == 1  # the killed write's temp file, named after its process
     resumed, out = _run(tmp_path, "run")
     assert resumed.returncode == 0, resumed.stderr
     for got, want in zip(_weights(out), uninterrupted):
         np.testing.assert_array_equal(got, want)
+    assert not list(tmp_path.glob(".run.ckpt.*.tmp"))  # the next save removed the orphan
+
+
+def test_a_live_writers_temp_file_is_kept(tmp_path):
+    path = tmp_path / "net.json"
+    live = tmp_path / f".net.json.{os.getppid()}.abc.tmp"  # our parent is alive
+    dead = tmp_path / ".net.json.999999999.abc.tmp"  # above any pid_max
+    other = tmp_path / ".other.json.999999999.abc.tmp"
+    for p in (live, dead, other):
+        p.write_bytes(b"partial")
+    xmlp.Network([4, 3, 2], seed=0).save(path)
+    assert live.exists() and other.exists() and not dead.exists()
+    assert xmlp.load(path).sizes == [4, 3, 2]
 
 
 def test_resume_with_other_settings_is_refused(tmp_path):

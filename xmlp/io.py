@@ -13,6 +13,7 @@ parameter (``w0``, ``b0``, ...); it is read with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -58,7 +59,9 @@ def save(net: Network, path: Any) -> None:
 
 
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temp file beside ``path`` (named after this process), fsync, rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.{os.getpid()}.",
+                               suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -71,6 +74,25 @@ def _atomic_write(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _remove_orphans(path)
+
+
+def _remove_orphans(path: Path) -> None:
+    """Delete temp files of ``path`` left by writers that were killed mid-write (their
+    process is gone).  A live writer's file, or one whose owner we cannot tell, stays."""
+    if os.name != "posix":  # os.kill(pid, 0) only probes on POSIX
+        return
+    prefix = f".{path.name}."
+    for tmp in (path.parent or Path(".")).glob(f"{glob.escape(prefix)}*.tmp"):
+        pid = tmp.name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # alive under another user, or not ours to judge
+            pass
 
 
 def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = None) -> Network:
