@@ -129,6 +129,27 @@ class _Trainer:
             self.contender.library)
 
 
+class _OwnLoopTrainer(_Trainer):
+    """A trainer with its own mini-batch loop ``_train(rows)`` that visits rows in the
+    order xmlp's fit would: a permutation drawn from xmlp's generator state."""
+
+    rng: np.random.Generator
+    n: int
+
+    def _train(self, rows: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def epoch(self) -> None:
+        self._train(self.rng.permutation(self.n))
+
+    def subset(self, rows: np.ndarray):
+        return rows
+
+    def run_subset(self, prepared) -> None:
+        # xmlp's fit shuffles the rows it is given with its generator: do the same.
+        self._train(prepared[self.rng.permutation(prepared.shape[0])])
+
+
 class XmlpTrainer(_Trainer):
     """xmlp's public ``Network.fit`` (one call per epoch, monitor=()) on one backend."""
 
@@ -211,7 +232,7 @@ class XmlpTrainer(_Trainer):
         return cupy.get_default_memory_pool().total_bytes() / 2**20
 
 
-class TorchTrainer(_Trainer):
+class TorchTrainer(_OwnLoopTrainer):
     """PyTorch eager: nn.Linear layers with xmlp's initial weights, sigmoid, the same cost,
     torch.optim.SGD (no momentum; network2's L2 as weight decay on the weights only)."""
 
@@ -277,16 +298,6 @@ class TorchTrainer(_Trainer):
         if self.device.type == "cuda":
             self.torch.cuda.synchronize(self.device)
 
-    def epoch(self) -> None:
-        self._train(self.rng.permutation(self.n))
-
-    def subset(self, rows: np.ndarray):
-        return rows
-
-    def run_subset(self, prepared) -> None:
-        # xmlp's fit shuffles the rows it is given with its generator: do the same.
-        self._train(prepared[self.rng.permutation(prepared.shape[0])])
-
     def accuracy(self) -> float:
         with self.torch.no_grad():
             pred = self.torch.argmax(self.model(self.X_test), dim=1)
@@ -347,7 +358,7 @@ class SklearnTrainer(_Trainer):
         return float(self.clf.score(self.X_test, self.y_test))
 
 
-class BookTrainer(_Trainer):
+class BookTrainer(_OwnLoopTrainer):
     """network.py's per-example algorithm (benchmarks/book_network.py)."""
 
     def __init__(self, contender: Contender, cfg: Config, data, params0, rng_state: dict):
@@ -369,16 +380,6 @@ class BookTrainer(_Trainer):
         with np.errstate(over="ignore"):  # the book's sigmoid overflows exp(-z) harmlessly
             self.net.sgd_epoch(self.data, order, self.cfg.batch_size, self.cfg.eta,
                                self.cfg.lmbda, n=self.n)
-
-    def epoch(self) -> None:
-        self._train(self.rng.permutation(self.n))
-
-    def subset(self, rows: np.ndarray):
-        return rows
-
-    def run_subset(self, prepared) -> None:
-        # xmlp's fit shuffles the rows it is given with its generator: do the same.
-        self._train(prepared[self.rng.permutation(prepared.shape[0])])
 
     def accuracy(self) -> float:
         with np.errstate(over="ignore"):
