@@ -67,9 +67,15 @@ def tests(session: nox.Session, backend: str) -> None:
 @nox.session
 @nox.parametrize("backend", list(backends.NAMES))
 def bench(session: nox.Session, backend: str) -> None:
-    """Time training epochs on one backend (benchmarks/epoch.py)."""
+    """Time training epochs on one backend and its peers (benchmarks/epoch.py).
+
+    The numpy session also installs PyTorch (CPU, pinned, with pip): PyTorch eager runs
+    there, interleaved with xmlp numpy, scikit-learn and the book's loop.
+    ``nox -s bench`` runs every backend's session."""
     _gate(session, backend)
     _install(session, backend, "bench")
+    if backend == "numpy":
+        _install_backend(session, "torch")
     session.run("python", "benchmarks/epoch.py", "--backend", backend, *session.posargs)
 
 

@@ -71,7 +71,9 @@ CONTENDERS = {c.name: c for c in [
     Contender("xmlp-torch", "xmlp torch", "xmlp", "torch", "cpu", "torch", "full"),
     Contender("xmlp-torch-cuda", "xmlp torch", "xmlp", "torch", "cuda", "torch", "full"),
     Contender("xmlp-cupy", "xmlp cupy", "xmlp", "cupy", "cuda", "cupy", "full"),
-    Contender("torch", "PyTorch eager", "peer", "torch", "cpu", "torch", "full",
+    # PyTorch eager on the CPU runs in the numpy session, interleaved with xmlp numpy,
+    # scikit-learn and the book's loop: the ratios the targets are about come from one run.
+    Contender("torch", "PyTorch eager", "peer", "torch", "cpu", "numpy", "full",
               "nn.Linear + sigmoid, same init, cost, batch order; torch.optim.SGD"),
     Contender("torch-cuda", "PyTorch eager", "peer", "torch", "cuda", "torch", "full",
               "nn.Linear + sigmoid, same init, cost, batch order; torch.optim.SGD"),

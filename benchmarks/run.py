@@ -23,6 +23,7 @@ import math
 import os
 import pathlib
 import platform
+import select
 import shlex
 import statistics
 import subprocess
@@ -44,6 +45,7 @@ from configs import CONFIGS, Config, flops_per_epoch, parse_configs  # noqa: E40
 from contenders import CONTENDERS, make_trainer, measure_limit  # noqa: E402
 
 SCHEMA = 1
+SETTLE_SECONDS = 0.3  # idle time after a worker's timed repetition
 FULL_N = 60_000
 
 
@@ -124,6 +126,124 @@ def read_data(saved: dict) -> Data:
 
 
 # --------------------------------------------------------------------------- one record
+class Measurement:
+    """One contender on one config, in this process.
+
+    ``prepare()`` builds the trainer and warms it up, each ``measure()`` is one timed
+    repetition (a full epoch, or a subset of mini-batches scaled to the epoch), and
+    ``record()`` finishes the record (accuracy, memory).  The harness interleaves the
+    ``measure()`` calls of all contenders of a config, so that a machine whose speed drifts
+    slows every contender alike instead of the one that happened to run then.
+    """
+
+    def __init__(self, spec: dict, data: Data):
+        self.spec, self.data = spec, data
+        self.cfg = CONFIGS[spec["config"]]
+        self.contender = CONTENDERS[spec["contender"]]
+        self.n = data.X_train.shape[0]
+        self.rec = base_record(spec, self.cfg, self.contender, data)
+        self.policy = spec["policy"] or self.contender.policy
+        self.seconds: list[float] = []
+        self.interference: list[dict] = []
+        self.trainer = None
+
+    def prepare(self) -> None:
+        spec, cfg, rec = self.spec, self.cfg, self.rec
+        t_setup = time.perf_counter()
+        self.trainer = trainer = make_trainer(self.contender, cfg, self.data, spec["seed"])
+        rec["setup_seconds"] = time.perf_counter() - t_setup
+        rec["device_name"] = trainer.device_name()
+        rec["notes"] = [self.contender.note] * bool(self.contender.note) + trainer.notes
+        rec["rss_before_mb"] = sysinfo.rss_mb()
+        rec["rss_peak_scope"] = ("training only (VmHWM reset after set-up)"
+                                 if sysinfo.reset_peak_rss() else "whole process")
+        trainer.device_memory_reset()
+        rec["loadavg_before"] = _loadavg()
+        self.n_batches = cfg.n_batches(self.n)
+        if self.policy == "full":
+            rec["warmup_seconds"] = _timed(trainer, trainer.epoch)
+            rec["test_accuracy_epoch1"] = trainer.accuracy()
+            return
+        self.rows = _RowStream(self.n, spec["seed"] + 1)
+        bs = cfg.batch_size
+        warm = self.warm = min(spec["warmup_batches"], self.n_batches)
+        rec["warmup_seconds"] = _timed(trainer, trainer.run_subset,
+                                       trainer.subset(self.rows.take(warm * bs)))
+        probe = _timed(trainer, trainer.run_subset, trainer.subset(self.rows.take(warm * bs)))
+        self.k = int(min(self.n_batches,
+                         max(1, math.ceil(spec["chunk_seconds"] / (probe / warm)))))
+
+    def measure(self) -> float:
+        trainer = self.trainer
+        cpu_before = sysinfo.cpu_sample()
+        if self.policy == "full":
+            seconds = _timed(trainer, trainer.epoch)
+        else:
+            prepared = trainer.subset(self.rows.take(self.k * self.cfg.batch_size))
+            seconds = _timed(trainer, trainer.run_subset, prepared) * self.n_batches / self.k
+        self.seconds.append(seconds)
+        disturbed = sysinfo.interference(cpu_before, sysinfo.cpu_sample())
+        if disturbed is not None:
+            self.interference.append(disturbed)
+        return seconds
+
+    def record(self) -> dict:
+        rec, trainer, cfg = self.rec, self.trainer, self.cfg
+        repeat, n_batches = len(self.seconds), self.n_batches
+        rec["epoch_seconds"] = self.seconds
+        if self.policy == "full":
+            rec["trained_epochs"] = 1 + repeat
+            rec["timing"] = {"policy": "full", "repeat": repeat, "warmup": "1 epoch",
+                             "text": f"{repeat} x full epoch"}
+        else:
+            k = self.k
+            rec["trained_epochs"] = (2 * self.warm + repeat * k) * cfg.batch_size / self.n
+            extrapolated = k < n_batches
+            rec["timing"] = {"policy": "subset", "repeat": repeat, "batches": k,
+                             "n_batches": n_batches, "warmup": f"{2 * self.warm} mini-batches",
+                             "extrapolated": extrapolated,
+                             "text": (f"{repeat} x {k}/{n_batches} mini-batches, "
+                                      f"x{n_batches / k:.4g}" if extrapolated
+                                      else f"{repeat} x full epoch")}
+        rec["timing"]["interleaved"] = bool(self.spec.get("interleaved"))
+        rec["epoch_seconds_median"] = statistics.median(self.seconds)
+        rec["samples_per_second"] = self.n / rec["epoch_seconds_median"]
+        rec["gflops_per_second"] = (rec["flops_per_epoch"]["total"]
+                                    / rec["epoch_seconds_median"] / 1e9)
+        if getattr(trainer, "internal_seconds", None):
+            rec["internal_seconds"] = trainer.internal_seconds
+            if self.policy == "full":  # fit() minus its mini-batch loop: checks, the fetch
+                inner = trainer.internal_seconds[-repeat:]
+                rec["outside_loop_seconds"] = statistics.median(
+                    a - b for a, b in zip(self.seconds, inner))
+        rec["loadavg_after"] = _loadavg()
+        rec["interference"] = ({key: max(i[key] for i in self.interference)
+                                for key in self.interference[0]}
+                               if self.interference else None)  # the worst repetition
+        rec["test_accuracy"] = trainer.accuracy()
+        rec["peak_rss_mb"] = sysinfo.peak_rss_mb()
+        rec["device_peak_mb"] = trainer.device_peak_mb()
+        rec["threads"] = sysinfo.threads()  # after the libraries are loaded
+        return rec
+
+
+def limit_record(spec: dict, data: Data) -> dict:
+    """The FLOP-limit 'contender': computed from GEMM rates measured now."""
+    cfg, contender = CONFIGS[spec["config"]], CONTENDERS[spec["contender"]]
+    n = data.X_train.shape[0]
+    rec = base_record(spec, cfg, contender, data)
+    rec["loadavg_before"] = _loadavg()
+    cpu_before = sysinfo.cpu_sample()
+    rec.update(measure_limit(contender, cfg, n, repeat=max(spec["repeat"], 5),
+                             min_seconds=spec["gemm_seconds"], peak_size=spec.get("gemm_size")))
+    rec["interference"] = sysinfo.interference(cpu_before, sysinfo.cpu_sample())
+    rec["device_name"] = _device_name(contender)
+    rec["timing"] = {"policy": "computed", "text": "FLOPs / GEMM peak"}
+    rec["samples_per_second"] = n / rec["epoch_seconds_median"]
+    rec["threads"] = sysinfo.threads()
+    return rec
+
+
 def _timed(trainer, fn, *args) -> float:
     trainer.sync()
     t0 = time.perf_counter()
@@ -132,83 +252,9 @@ def _timed(trainer, fn, *args) -> float:
     return time.perf_counter() - t0
 
 
-def run_one(spec: dict, data: Data) -> dict:
-    """Time one contender on one config (in the current process) and return its record."""
-    cfg = CONFIGS[spec["config"]]
-    contender = CONTENDERS[spec["contender"]]
-    n = data.X_train.shape[0]
-    rec = base_record(spec, cfg, contender, data)
-    if contender.kind == "limit":
-        rec["loadavg_before"] = _loadavg()
-        cpu_before = sysinfo.cpu_sample()
-        rec.update(measure_limit(contender, cfg, n, repeat=max(spec["repeat"], 5),
-                                 min_seconds=spec["gemm_seconds"],
-                                 peak_size=spec.get("gemm_size")))
-        rec["interference"] = sysinfo.interference(cpu_before, sysinfo.cpu_sample())
-        rec["device_name"] = _device_name(contender)
-        rec["timing"] = {"policy": "computed", "text": "FLOPs / GEMM peak"}
-        rec["samples_per_second"] = n / rec["epoch_seconds_median"]
-        rec["threads"] = sysinfo.threads()
-        return rec
-
-    t_setup = time.perf_counter()
-    trainer = make_trainer(contender, cfg, data, spec["seed"])
-    rec["setup_seconds"] = time.perf_counter() - t_setup
-    rec["device_name"] = trainer.device_name()
-    rec["notes"] = [contender.note] * bool(contender.note) + trainer.notes
-    rec["rss_before_mb"] = sysinfo.rss_mb()
-    rec["rss_peak_scope"] = ("training only (VmHWM reset after set-up)"
-                             if sysinfo.reset_peak_rss() else "whole process")
-    trainer.device_memory_reset()
-    rec["loadavg_before"] = _loadavg()
-    cpu_before = sysinfo.cpu_sample()
-    policy = spec["policy"] or contender.policy
-    repeat = spec["repeat"]
-    n_batches = cfg.n_batches(n)
-    if policy == "full":
-        rec["warmup_seconds"] = _timed(trainer, trainer.epoch)
-        rec["test_accuracy_epoch1"] = trainer.accuracy()
-        rec["epoch_seconds"] = [_timed(trainer, trainer.epoch) for _ in range(repeat)]
-        rec["trained_epochs"] = 1 + repeat
-        rec["timing"] = {"policy": "full", "repeat": repeat, "warmup": "1 epoch",
-                         "text": f"{repeat} x full epoch"}
-    else:
-        rows = _RowStream(n, spec["seed"] + 1)
-        bs = cfg.batch_size
-        warm = min(spec["warmup_batches"], n_batches)
-        rec["warmup_seconds"] = _timed(trainer, trainer.run_subset, trainer.subset(rows.take(
-            warm * bs)))
-        probe = _timed(trainer, trainer.run_subset, trainer.subset(rows.take(warm * bs)))
-        per_batch = probe / warm
-        k = int(min(n_batches, max(1, math.ceil(spec["chunk_seconds"] / per_batch))))
-        seconds = []
-        for _ in range(repeat):
-            prepared = trainer.subset(rows.take(k * bs))
-            seconds.append(_timed(trainer, trainer.run_subset, prepared) * n_batches / k)
-        rec["epoch_seconds"] = seconds
-        rec["trained_epochs"] = (2 * warm + repeat * k) * bs / n
-        extrapolated = k < n_batches
-        rec["timing"] = {"policy": "subset", "repeat": repeat, "batches": k,
-                         "n_batches": n_batches, "warmup": f"{2 * warm} mini-batches",
-                         "extrapolated": extrapolated,
-                         "text": (f"{repeat} x {k}/{n_batches} mini-batches, x{n_batches / k:.4g}"
-                                  if extrapolated else f"{repeat} x full epoch")}
-    rec["epoch_seconds_median"] = statistics.median(rec["epoch_seconds"])
-    rec["samples_per_second"] = n / rec["epoch_seconds_median"]
-    rec["gflops_per_second"] = rec["flops_per_epoch"]["total"] / rec["epoch_seconds_median"] / 1e9
-    if getattr(trainer, "internal_seconds", None):
-        rec["internal_seconds"] = trainer.internal_seconds
-        if policy == "full":  # fit() minus its mini-batch loop: validation, transfers, fetch
-            inner = trainer.internal_seconds[-repeat:]
-            rec["outside_loop_seconds"] = statistics.median(
-                a - b for a, b in zip(rec["epoch_seconds"], inner))
-    rec["loadavg_after"] = _loadavg()
-    rec["interference"] = sysinfo.interference(cpu_before, sysinfo.cpu_sample())
-    rec["test_accuracy"] = trainer.accuracy()
-    rec["peak_rss_mb"] = sysinfo.peak_rss_mb()
-    rec["device_peak_mb"] = trainer.device_peak_mb()
-    rec["threads"] = sysinfo.threads()  # after the libraries are loaded
-    return rec
+def _error(spec: dict, exc: BaseException) -> dict:
+    return {"config": spec["config"], "contender": spec["contender"],
+            "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
 
 
 def _loadavg() -> list[float] | None:
@@ -254,15 +300,138 @@ def base_record(spec: dict, cfg: Config, contender, data: Data) -> dict:
 
 
 def child_main(spec_path: str) -> int:
-    """Subprocess entry: read the spec, time, write the record (or the error) as JSON."""
+    """Subprocess entry.  A FLOP limit is measured and written at once.  A trainer becomes a
+    worker: it answers the parent's commands on stdin ("prepare", "measure", "record") with
+    one JSON line each on the original stdout; whatever the libraries print goes to stderr.
+    The record (or the error) is written to ``spec["result"]``."""
     spec = json.loads(pathlib.Path(spec_path).read_text())
+    reply = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+
+    def answer(**kw) -> None:
+        reply.write(json.dumps(kw, default=_json_default) + "\n")
+
+    def write(rec: dict) -> None:
+        pathlib.Path(spec["result"]).write_text(json.dumps(rec, default=_json_default))
+
     try:
-        rec = run_one(spec, read_data(spec["data"]))
+        data = read_data(spec["data"])
+        if CONTENDERS[spec["contender"]].kind == "limit":
+            write(limit_record(spec, data))
+            return 0
+        m = Measurement(spec, data)
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "prepare":
+                m.prepare()
+                answer(ok=True)
+            elif command == "measure":
+                seconds = m.measure()
+                # BLAS and OpenMP pools spin for a while after their last task: let them go
+                # idle before the next worker's clock starts.
+                time.sleep(SETTLE_SECONDS)
+                answer(seconds=seconds)
+            elif command == "record":
+                write(m.record())
+                answer(ok=True)
+                return 0
+            else:
+                raise ValueError(f"unknown command {command!r}")
     except Exception as exc:
-        rec = {"config": spec["config"], "contender": spec["contender"],
-               "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
-    pathlib.Path(spec["result"]).write_text(json.dumps(rec, default=_json_default))
+        write(_error(spec, exc))
+        answer(error=f"{type(exc).__name__}: {exc}")
     return 0
+
+
+class _Worker:
+    """The parent's handle on one trainer subprocess (see :func:`child_main`)."""
+
+    def __init__(self, spec: dict, saved: dict, tmp: pathlib.Path, timeout: float):
+        key = f"{spec['config']}-{spec['contender']}"
+        self.spec = dict(spec, data=saved, result=str(tmp / f"{key}.result.json"))
+        spec_path = tmp / f"{key}.spec.json"
+        spec_path.write_text(json.dumps(self.spec))
+        self.timeout, self.failed = timeout, None
+        self.stderr = open(tmp / f"{key}.stderr", "w+")  # noqa: SIM115 (closed in result())
+        self.proc = subprocess.Popen([sys.executable, __file__, "--child", str(spec_path)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True)
+
+    def ask(self, command: str) -> dict | None:
+        """Send a command, wait for its answer; None once the worker has failed."""
+        if self.failed:
+            return None
+        try:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
+            line = self.proc.stdout.readline() if ready else ""
+        except (BrokenPipeError, OSError):
+            ready, line = True, ""
+        if not ready:
+            self.proc.kill()
+            self.failed = f"timed out after {self.timeout:g} s ({command})"
+        elif not line:
+            self.failed = f"the subprocess exited with {self.proc.wait()} and no answer"
+        else:
+            reply = json.loads(line)
+            self.failed = reply.get("error")
+            if not self.failed:
+                return reply
+        return None
+
+    def result(self) -> dict:
+        if self.proc.poll() is None and not self.failed:
+            self.ask("record")
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        result = pathlib.Path(self.spec["result"])
+        if result.exists():
+            rec = json.loads(result.read_text())
+        else:
+            self.stderr.seek(0)
+            rec = {"config": self.spec["config"], "contender": self.spec["contender"],
+                   "error": self.failed or "no result", "stderr": self.stderr.read()[-4000:]}
+        self.stderr.close()
+        return rec
+
+
+def interleaved(specs: list[dict], saved: dict | None, data: Data | None,
+                tmp: pathlib.Path, timeout: float) -> list[dict]:
+    """Prepare every trainer in turn, then time them round-robin, ``repeat`` rounds: a
+    drift in the machine's speed (other tenants, clocks) then falls on all of them alike."""
+    repeat = specs[0]["repeat"] if specs else 0
+    if data is not None:  # --in-process
+        ms, records = [], {}
+        for spec in specs:
+            try:
+                m = Measurement(spec, data)
+                m.prepare()
+                ms.append(m)
+            except Exception as exc:
+                records[spec["contender"]] = _error(spec, exc)
+        for _ in range(repeat):
+            for m in list(ms):
+                try:
+                    m.measure()
+                except Exception as exc:
+                    records[m.spec["contender"]] = _error(m.spec, exc)
+                    ms.remove(m)
+        for m in ms:
+            try:
+                records[m.spec["contender"]] = m.record()
+            except Exception as exc:
+                records[m.spec["contender"]] = _error(m.spec, exc)
+        return [records[spec["contender"]] for spec in specs]
+    workers = [_Worker(spec, saved, tmp, timeout) for spec in specs]
+    for w in workers:
+        w.ask("prepare")
+    for _ in range(repeat):
+        for w in workers:
+            w.ask("measure")
+    return [w.result() for w in workers]
 
 
 def _json_default(o):
@@ -272,7 +441,7 @@ def _json_default(o):
 
 
 # --------------------------------------------------------------------------- the run
-def select(args) -> list:
+def choose_contenders(args) -> list:
     if args.contenders:
         names = [s.strip() for s in args.contenders.split(",") if s.strip()]
     else:
@@ -304,7 +473,7 @@ def parse_args(argv):
     p.add_argument("--backend", default=None,
                    help="only the contenders of these nox bench(backend) groups (comma list)")
     p.add_argument("--out", default=str(HERE / "results"), help="results folder")
-    p.add_argument("--repeat", type=int, default=3, help="timed repetitions (median)")
+    p.add_argument("--repeat", type=int, default=5, help="timed repetitions (median)")
     p.add_argument("--quick", action="store_true",
                    help="every trainer on a subset of mini-batches, 1 repeat, small GEMMs")
     p.add_argument("--full", action="store_true",
@@ -342,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'available' if ok else 'skipped: ' + reason}")
         return 0
     configs = parse_configs(args.configs)
-    chosen = select(args)
+    chosen = choose_contenders(args)
     started = time.perf_counter()
     command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
     session = os.environ.get("NOX_CURRENT_SESSION")
@@ -375,12 +544,21 @@ def main(argv: list[str] | None = None) -> int:
         if not args.in_process:
             data_by_dtype.clear()  # the children read their copies; free the parent's
         for cfg in configs:
-            for name in runnable:
+            limits = [n for n in runnable if CONTENDERS[n].kind == "limit"]
+            trainers = [n for n in runnable if n not in limits]
+            done = []
+            for name in limits:
                 spec = dict(spec_common, config=cfg.name, contender=name)
                 if args.in_process:
-                    rec = _in_process(spec, data_by_dtype[cfg.dtype])
+                    done.append(_in_process(spec, data_by_dtype[cfg.dtype]))
                 else:
-                    rec = _subprocess(spec, saved[cfg.dtype], tmp, args.timeout)
+                    done.append(_subprocess(spec, saved[cfg.dtype], tmp, args.timeout))
+            specs = [dict(spec_common, config=cfg.name, contender=name,
+                          interleaved=len(trainers) > 1) for name in trainers]
+            done += interleaved(specs, saved.get(cfg.dtype),
+                                data_by_dtype.get(cfg.dtype) if args.in_process else None,
+                                tmp, args.timeout)
+            for rec in done:
                 rec.update(command=command, session=session)
                 records.append(rec)
                 print(progress_line(rec), flush=True)
@@ -404,14 +582,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _in_process(spec: dict, data: Data) -> dict:
+    """A FLOP limit, measured in this process."""
     try:
-        return run_one(spec, data)
+        return limit_record(spec, data)
     except Exception as exc:
-        return {"config": spec["config"], "contender": spec["contender"],
-                "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        return _error(spec, exc)
 
 
 def _subprocess(spec: dict, saved: dict, tmp: pathlib.Path, timeout: float) -> dict:
+    """A FLOP limit, measured in a subprocess of its own."""
     key = f"{spec['config']}-{spec['contender']}"
     spec = dict(spec, data=saved, result=str(tmp / f"{key}.result.json"))
     spec_path = tmp / f"{key}.spec.json"

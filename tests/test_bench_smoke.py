@@ -152,3 +152,22 @@ def test_profile_replay_is_xmlps_step(config):
     decay = 1 - cfg.eta * cfg.lmbda / n
     assert len(prof.step_ops(cfg, Ws, bs, X, y, np.arange(m), 1.0, decay)) == \
         {"C1": 32, "C2": 31}[config]
+
+
+def test_a_failing_worker_is_reported_and_the_others_finish(tmp_path):
+    """Round-robin workers: one that dies (here: a contender the child does not know) gives
+    an error record; the other is still timed and recorded."""
+    run = _module("run")
+    rng = np.random.default_rng(0)
+    data = run.Data(rng.random((300, 784)).astype(np.float32), rng.integers(0, 10, 300),
+                    rng.random((50, 784)).astype(np.float32), rng.integers(0, 10, 50),
+                    {"source": "test"})
+    saved = run.save_data(data, tmp_path, "float32")
+    common = {"repeat": 2, "policy": "full", "chunk_seconds": 0.1, "warmup_batches": 2,
+              "gemm_seconds": 0.01, "gemm_size": 64, "seed": 0, "config": "T",
+              "interleaved": True}
+    specs = [dict(common, contender="no-such-contender"), dict(common, contender="xmlp-numpy")]
+    bad, good = run.interleaved(specs, saved, None, tmp_path, timeout=300)
+    assert "KeyError" in bad["error"] and bad["contender"] == "no-such-contender"
+    assert "error" not in good, good.get("traceback")
+    assert len(good["epoch_seconds"]) == 2 and good["timing"]["interleaved"] is True
