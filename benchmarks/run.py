@@ -343,16 +343,23 @@ def child_main(spec_path: str) -> int:
     return 0
 
 
+def _child_spec(spec: dict, saved: dict, tmp: pathlib.Path) -> tuple[dict, pathlib.Path]:
+    """The spec a child process reads (with where the data is and where its record goes),
+    written to ``tmp``."""
+    key = f"{spec['config']}-{spec['contender']}"
+    spec = dict(spec, data=saved, result=str(tmp / f"{key}.result.json"))
+    spec_path = tmp / f"{key}.spec.json"
+    spec_path.write_text(json.dumps(spec))
+    return spec, spec_path
+
+
 class _Worker:
     """The parent's handle on one trainer subprocess (see :func:`child_main`)."""
 
     def __init__(self, spec: dict, saved: dict, tmp: pathlib.Path, timeout: float):
-        key = f"{spec['config']}-{spec['contender']}"
-        self.spec = dict(spec, data=saved, result=str(tmp / f"{key}.result.json"))
-        spec_path = tmp / f"{key}.spec.json"
-        spec_path.write_text(json.dumps(self.spec))
+        self.spec, spec_path = _child_spec(spec, saved, tmp)
         self.timeout, self.failed = timeout, None
-        self.stderr = open(tmp / f"{key}.stderr", "w+")  # noqa: SIM115 (closed in result())
+        self.stderr = open(spec_path.with_suffix(".stderr"), "w+")  # noqa: SIM115 (result())
         self.proc = subprocess.Popen([sys.executable, __file__, "--child", str(spec_path)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, text=True)
@@ -591,10 +598,7 @@ def _in_process(spec: dict, data: Data) -> dict:
 
 def _subprocess(spec: dict, saved: dict, tmp: pathlib.Path, timeout: float) -> dict:
     """A FLOP limit, measured in a subprocess of its own."""
-    key = f"{spec['config']}-{spec['contender']}"
-    spec = dict(spec, data=saved, result=str(tmp / f"{key}.result.json"))
-    spec_path = tmp / f"{key}.spec.json"
-    spec_path.write_text(json.dumps(spec))
+    spec, spec_path = _child_spec(spec, saved, tmp)
     try:
         proc = subprocess.run([sys.executable, __file__, "--child", str(spec_path)],
                               capture_output=True, text=True, timeout=timeout)

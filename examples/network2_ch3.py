@@ -15,7 +15,7 @@ import tempfile
 import time
 
 from xmlp import datasets, nielsen
-from xmlp.nielsen import CrossEntropyCost, Network2
+from xmlp.nielsen import CrossEntropyCost, Network2, book_data
 
 
 def main():
@@ -29,9 +29,8 @@ def main():
     args = parser.parse_args()
 
     data = datasets.load("mnist-sample", validation=1000, dtype="float64")
-    Y = datasets.one_hot(data.train.y, 10, dtype="float64")
-    training_data = [(x.reshape(784, 1), t.reshape(10, 1)) for x, t in zip(data.train.X, Y)]
-    validation_data = [(x.reshape(784, 1), int(label)) for x, label in zip(*data.validation)]
+    training_data = book_data(*data.train, one_hot=True)
+    validation_data = book_data(*data.validation)
 
     net = Network2([784, 30, 10], cost=CrossEntropyCost, backend=args.backend,
                    device=args.device, seed=args.seed)

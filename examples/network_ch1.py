@@ -15,15 +15,7 @@ import time
 import numpy as np
 
 from xmlp import datasets
-from xmlp.nielsen import Network
-
-
-def book_format(X, y, one_hot):
-    """(X (n, 784), y (n,)) -> the book's list of column-vector pairs."""
-    if one_hot:
-        Y = datasets.one_hot(y, 10, dtype="float64")
-        return [(x.reshape(784, 1), t.reshape(10, 1)) for x, t in zip(X, Y)]
-    return [(x.reshape(784, 1), int(label)) for x, label in zip(X, y)]
+from xmlp.nielsen import Network, book_data
 
 
 def main():
@@ -36,8 +28,8 @@ def main():
     args = parser.parse_args()
 
     data = datasets.load("mnist-sample", dtype="float64")
-    training_data = book_format(*data.train, one_hot=True)
-    test_data = book_format(*data.test, one_hot=False)
+    training_data = book_data(*data.train, one_hot=True)
+    test_data = book_data(*data.test, one_hot=False)
 
     net = Network([784, 30, 10], backend=args.backend, device=args.device, seed=args.seed)
     start = time.perf_counter()

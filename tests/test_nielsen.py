@@ -111,3 +111,16 @@ def test_nielsen_networks_are_xmlp_networks():
     net = nielsen.Network2([6, 3], backend="numpy", seed=0)
     assert isinstance(net.net, xmlp.Network) and net.net.init == "normalized"
     assert nielsen.Network([6, 3]).net.init == "large"
+
+
+def test_book_data_is_the_books_format_and_reads_back():
+    rng = np.random.default_rng(3)
+    X, y = rng.random((5, 6)), rng.integers(0, 3, 5)
+    train = nielsen.book_data(X, y, one_hot=True, n_classes=3)
+    test = nielsen.book_data(X, y)
+    assert train[0][0].shape == (6, 1) and train[0][1].shape == (3, 1)
+    assert all(int(np.argmax(t)) == label for (_, t), label in zip(train, y))
+    assert [label for _, label in test] == y.tolist()
+    X_back, y_back = nielsen._rows(test, "test_data")
+    np.testing.assert_array_equal(X_back, X)
+    np.testing.assert_array_equal(y_back, y)

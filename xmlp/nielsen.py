@@ -24,7 +24,7 @@ from .backend import to_numpy
 from .init import initial_parameters
 from .network import Network as _Network
 
-__all__ = ["Network", "Network2", "QuadraticCost", "CrossEntropyCost", "load"]
+__all__ = ["Network", "Network2", "QuadraticCost", "CrossEntropyCost", "book_data", "load"]
 
 
 class QuadraticCost:
@@ -53,6 +53,17 @@ class CrossEntropyCost:
     @staticmethod
     def delta(z, a, y):
         return a - y
+
+
+def book_data(X: Any, y: Any, one_hot: bool = False, n_classes: int = 10) -> list[tuple]:
+    """(X (n, n_in), labels (n,)) -> the book's list of ``(x, y)`` pairs: x an (n_in, 1)
+    column; y an (n_classes, 1) one-hot column (``one_hot=True``: training data, as
+    ``load_data_wrapper``'s) or the integer label (validation / test data)."""
+    X, y = np.asarray(X), np.asarray(y)
+    if one_hot:
+        Y = np.eye(n_classes, dtype=X.dtype)[y]
+        return [(x.reshape(-1, 1), t.reshape(-1, 1)) for x, t in zip(X, Y)]
+    return [(x.reshape(-1, 1), int(label)) for x, label in zip(X, y)]
 
 
 def _rows(data: Iterable[tuple[Any, Any]], what: str) -> tuple[np.ndarray, np.ndarray]:
