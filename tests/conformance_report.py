@@ -47,6 +47,7 @@ def write(stem: str, rows: list[dict], status: dict, requested) -> None:
             "unavailable": unavailable, "not_run": not_run,
             "failures": sum(not r["passed"] for r in table)}
     path = pathlib.Path(stem)
+    path.parent.mkdir(parents=True, exist_ok=True)  # --report-dir may name a new folder
     path.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": table}, indent=1))
     path.with_suffix(".md").write_text(_markdown(meta, table))
 
