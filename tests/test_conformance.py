@@ -17,9 +17,9 @@ DTYPES = ["float64", "float32"]
 #: explains each.  Whole-run quantities use ``run_tolerance``.
 TOL = {
     "float64": {"activation": 1e-14, "activation vjp": 1e-14, "cost": 1e-13,
-                "output error": 1e-13, "gradients": 1e-12, "sgd step": 1e-12},
+                "output error": 1e-13, "gradients": 1e-12, "sgd step": 1e-12, "adam step": 1e-12},
     "float32": {"activation": 1e-6, "activation vjp": 1e-6, "cost": 1e-5,
-                "output error": 1e-5, "gradients": 1e-4, "sgd step": 1e-5},
+                "output error": 1e-5, "gradients": 1e-4, "sgd step": 1e-5, "adam step": 1e-5},
 }
 
 
@@ -113,6 +113,20 @@ def test_one_sgd_step_with_every_regulariser(bk, conformance, dtype):
         conformance.check(bk, dtype, "sgd step", got, want, TOL[dtype]["sgd step"])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_three_adam_steps_with_every_regulariser(bk, conformance, dtype):
+    rng = np.random.default_rng(10)
+    X, y = rng.random((30, 12)), rng.integers(0, 4, 30)
+    kw = dict(epochs=1, batch_size=10, eta=0.01, lmbda=3.0, l1=0.5, optimizer="adam",
+              dropout=0.25, monitor=())
+    ref = xmlp.Network([12, 9, 4], cost="cross-entropy", seed=11, dtype="float64")
+    net = ref.to(bk.name, bk.device, dtype)
+    ref.fit(X, y, **kw)
+    net.fit(X, y, **kw)
+    for got, want in zip(sum(net.parameters_numpy(), []), sum(ref.parameters_numpy(), [])):
+        conformance.check(bk, dtype, "adam step", got, want, TOL[dtype]["adam step"])
+
+
 @pytest.fixture(scope="module")
 def sample():
     return xmlp.datasets.load("mnist-sample", dtype="float64")
@@ -135,6 +149,8 @@ _RUNS = {
     "epoch": dict(epochs=1, batch_size=10, eta=0.5, monitor=()),
     "fit, all regularisers": dict(epochs=1, batch_size=10, eta=0.5, lmbda=5.0, l1=0.1,
                                   momentum=0.5, nesterov=True, dropout=0.2, monitor=()),
+    "adam, L2 and dropout": dict(epochs=1, batch_size=10, eta=0.002, lmbda=5.0,
+                                 optimizer="adam", dropout=0.2, monitor=()),
 }
 
 

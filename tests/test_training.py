@@ -102,6 +102,31 @@ def test_verbose_prints_network_py_lines(capsys, sample):
     assert all(line.endswith(" / 1000") for line in lines)
 
 
+def test_verbose_2_prints_network2_monitoring_lines(capsys, sample):
+    net = xmlp.Network([784, 10, 10], cost="cross-entropy", seed=0)
+    X, y = sample.train.X[:200], sample.train.y[:200]
+    h = net.fit(X, y, epochs=1, eta=0.5, evaluation_data=sample.test, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "Epoch 0 training complete", "Cost on training data", "Accuracy on training data",
+        "Cost on evaluation data", "Accuracy on evaluation data"]
+    assert lines[1] == f"Cost on training data: {h.training_cost[0]}"
+    assert lines[2] == f"Accuracy on training data: {round(h.training_accuracy[0] * 200)} / 200"
+    correct = round(net.accuracy(*sample.test) * 1000)
+    assert lines[4] == f"Accuracy on evaluation data: {correct} / 1000"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_history_holds_exact_fractions_and_python_floats(sample, dtype):
+    net = xmlp.Network([784, 10, 10], cost="cross-entropy", seed=0, dtype=dtype)
+    X, y = sample.train.X[:300], sample.train.y[:300]
+    h = net.fit(X, y, epochs=2, eta=0.5, evaluation_data=sample.test)
+    for acc, n in ((h.evaluation_accuracy, 1000), (h.training_accuracy, 300)):
+        assert all(type(a) is float and a == round(a * n) / n for a in acc)
+    assert h.evaluation_accuracy[-1] == net.accuracy(*sample.test)  # 0.887, not 0.8870000243
+    assert all(type(c) is float for c in h.training_cost + h.evaluation_cost)
+
+
 def test_momentum_changes_the_trajectory_and_still_learns(sample):
     X, y = sample.train
     kw = dict(epochs=3, batch_size=20, eta=0.1, evaluation_data=sample.test, monitor=None)

@@ -36,6 +36,9 @@ __all__ = [
     "resolve_dtype",
     "to_backend",
     "to_numpy",
+    "dtype_name",
+    "device_name",
+    "parse_device",
 ]
 
 DTYPES = ("float32", "float64")
@@ -191,6 +194,48 @@ def resolve_dtype(xp: types.ModuleType, dtype: Any) -> Any:
         if dtype == name or dtype is getattr(xp, name) or _is_numpy_dtype(dtype, name):
             return getattr(xp, name)
     raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+
+
+def dtype_name(dtype: Any) -> str:
+    """'float32' or 'float64' for a namespace's floating dtype (names travel, objects don't)."""
+    return "float64" if "64" in str(dtype) else "float32"
+
+
+def device_name(device: Any) -> str:
+    """A device as text that :func:`parse_device` reads back: cpu, cuda:0, device1, 0."""
+    text = str(device)
+    if text.startswith("array_api_strict.Device('"):  # -> device1
+        return text.split("'")[1]
+    if text.startswith("<CUDA Device "):  # cupy.cuda.Device -> its index
+        return text.removeprefix("<CUDA Device ").rstrip(">")
+    return text  # cpu, cuda:0
+
+
+def parse_device(backend: Backend | str, text: str | None) -> Any:
+    """A device given as text (command line, pickles) -> the backend's device object."""
+    if text is None:
+        return None
+    b = backend if isinstance(backend, Backend) else resolve(backend)
+    if b.name == "torch":
+        import torch
+
+        return torch.device(text)
+    if b.name == "cupy":
+        import cupy
+
+        index = text.lower().removeprefix("cuda").removeprefix("gpu").lstrip(":") or "0"
+        if not index.isdigit():
+            raise ValueError(f"unknown cupy device {text!r}; use a GPU index such as 0 or cuda:1")
+        return cupy.cuda.Device(int(index))
+    try:
+        devices = list(b.xp.__array_namespace_info__().devices())
+    except AttributeError:
+        devices = [b.device]
+    for d in devices:
+        if text in (str(d), repr(d), device_name(d), getattr(d, "name", None)):
+            return d
+    names = ", ".join(device_name(d) for d in devices)
+    raise ValueError(f"unknown device {text!r} for backend {b.name!r}; choose one of {names}")
 
 
 def _is_numpy_dtype(dtype: Any, name: str) -> bool:

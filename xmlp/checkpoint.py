@@ -8,8 +8,10 @@ A checkpoint is an ``.npz`` file (written atomically: temp file, fsync, rename; 
   change on resume, the number of completed epochs, the random generator's state at the
   start of the fit (before the validation split) and after the last completed epoch, the
   schedule / early-stopping state and the history so far;
-* arrays ``w{l}``, ``b{l}`` (network2 layout), the momentum velocities ``vw{l}``, ``vb{l}``
-  and the best weights so far ``bw{l}``, ``bb{l}`` where they exist.
+* ``optimizer``: the update rule's name and step count (Adam's bias correction needs it);
+* arrays ``w{l}``, ``b{l}`` (network2 layout), the update rule's state -- momentum
+  velocities ``vw{l}``, ``vb{l}`` or Adam's moment estimates ``mw{l}``, ``mb{l}``,
+  ``sw{l}``, ``sb{l}`` -- and the best weights so far ``bw{l}``, ``bb{l}`` where they exist.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from typing import Any
 import numpy as np
 
 from . import io
-from .network import _dtype_name
+from ._version import __version__
+from .backend import dtype_name
 
 __all__ = ["Checkpoint", "save", "load"]
 
 FORMAT = "xmlp-checkpoint"
-_GROUPS = ("w", "b", "vw", "vb", "bw", "bb")
+_GROUPS = ("w", "b", "vw", "vb", "mw", "mb", "sw", "sb", "bw", "bb")
 
 
 @dataclass
@@ -40,20 +43,19 @@ class Checkpoint:
     tracker: dict
     history: dict
     arrays: dict[str, list[np.ndarray]] = field(default_factory=dict)  # group -> per layer
+    optimizer: dict = field(default_factory=dict)  # {"name": ..., "t": steps taken}
 
 
 def _architecture(net) -> dict:
     return {"sizes": net.sizes, "hidden": net.hidden.name, "output": net.output.name,
-            "cost": net.cost.name, "dtype": _dtype_name(net.dtype)}
+            "cost": net.cost.name, "dtype": dtype_name(net.dtype)}
 
 
 def save(path: Any, net, ckpt: Checkpoint) -> None:
-    from . import __version__
-
     meta = {"format": FORMAT, "version": __version__, "network": _architecture(net),
             "epoch": ckpt.epoch, "settings": ckpt.settings, "rng_start": ckpt.rng_start,
             "rng": ckpt.rng, "tracker": ckpt.tracker, "history": ckpt.history,
-            "groups": sorted(ckpt.arrays)}
+            "groups": sorted(ckpt.arrays), "optimizer": ckpt.optimizer}
     arrays = {f"{g}{l}": a for g, layers in ckpt.arrays.items() for l, a in enumerate(layers)}
     io.write_npz(path, meta, arrays)
 
@@ -70,7 +72,7 @@ def load(path: Any, net) -> Checkpoint:
     L = len(net.sizes) - 1
     grouped = {g: [arrays[f"{g}{l}"] for l in range(L)] for g in meta["groups"]}
     return Checkpoint(meta["epoch"], meta["settings"], meta["rng_start"], meta["rng"],
-                      meta["tracker"], meta["history"], grouped)
+                      meta["tracker"], meta["history"], grouped, meta.get("optimizer", {}))
 
 
 def _expected(path: Path, meta: dict, net) -> dict[str, tuple[int, int]]:
@@ -90,6 +92,10 @@ def _expected(path: Path, meta: dict, net) -> dict[str, tuple[int, int]]:
     if not isinstance(groups, list) or not set(groups) <= set(_GROUPS) or not \
             {"w", "b"} <= set(groups):
         raise ValueError(f"{path}: checkpoint 'groups' must list arrays among {_GROUPS}")
+    if not isinstance(meta.get("optimizer", {}), dict) or not isinstance(
+            meta.get("optimizer", {}).get("t", 0), int):
+        raise ValueError(f"{path}: checkpoint 'optimizer' must be a JSON object with an "
+                         "integer step count 't'")
     for key in ("rng_start", "rng", "tracker", "history", "settings"):
         if not isinstance(meta[key], dict):
             raise ValueError(f"{path}: checkpoint {key!r} must be a JSON object")

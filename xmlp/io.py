@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from .network import Network, _dtype_name
+from ._version import __version__
+from .backend import dtype_name
+from .network import Network
 
 __all__ = ["save", "load", "read_npz", "write_npz"]
 
@@ -36,11 +38,9 @@ MAX_PARAMETERS = 2**31  # refuse files claiming more parameters than this before
 
 
 def _meta(net: Network) -> dict:
-    from . import __version__
-
     return {"format": FORMAT, "version": __version__, "sizes": net.sizes,
             "cost": net.cost.network2_name, "hidden": net.hidden.name,
-            "output": net.output.name, "init": net.init, "dtype": _dtype_name(net.dtype)}
+            "output": net.output.name, "init": net.init, "dtype": dtype_name(net.dtype)}
 
 
 def save(net: Network, path: Any) -> None:
@@ -95,10 +95,12 @@ def _remove_orphans(path: Path) -> None:
             pass
 
 
-def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = None) -> Network:
+def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = None,
+         cls: type[Network] = Network) -> Network:
     """Load a network saved by xmlp (JSON or ``.npz``) or by network2.py (JSON).
 
-    ``dtype`` defaults to the saved one (network2 files: float64).
+    ``dtype`` defaults to the saved one (network2 files: float64).  ``cls`` is the class
+    to build (``xmlp.load`` asks for the trainable :class:`xmlp.model.Network`).
     """
     path = Path(path)
     try:
@@ -110,10 +112,10 @@ def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = Non
         raise
     except DAMAGED as exc:
         raise ValueError(f"{path}: not a readable network file ({exc})") from exc
-    net = Network(meta["sizes"], hidden=meta.get("hidden", "sigmoid"),
-                  output=meta.get("output"), cost=meta["cost"],
-                  init=meta.get("init", "normalized"), backend=backend, device=device,
-                  dtype=dtype or meta.get("dtype", "float64"))
+    net = cls(meta["sizes"], hidden=meta.get("hidden", "sigmoid"),
+              output=meta.get("output"), cost=meta["cost"],
+              init=meta.get("init", "normalized"), backend=backend, device=device,
+              dtype=dtype or meta.get("dtype", "float64"))
     net.set_parameters(weights, biases)
     return net
 

@@ -15,6 +15,9 @@ Backpropagation, in the book's numbering:
 
 The gradients returned are *sums* over the mini-batch, as network.py's ``nabla_b`` and
 ``nabla_w`` are; the update divides by the batch size.
+
+This is the math layer: it knows nothing of training loops, update rules or files.  The
+``Network`` users get (``xmlp.Network``, :mod:`xmlp.model`) adds ``fit`` and ``save`` on top.
 """
 
 from __future__ import annotations
@@ -28,7 +31,17 @@ from array_api_compat import array_namespace
 from . import _validate as check
 from . import activations, costs
 from .activations import Activation
-from .backend import Backend, out_of_memory, resolve, resolve_dtype, to_backend, to_numpy
+from .backend import (
+    Backend,
+    device_name,
+    dtype_name,
+    out_of_memory,
+    parse_device,
+    resolve,
+    resolve_dtype,
+    to_backend,
+    to_numpy,
+)
 from .costs import Cost
 from .init import INITIALISERS, initial_parameters
 
@@ -97,7 +110,7 @@ def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidde
 
 
 class Network:
-    """A fully connected feedforward network trained by mini-batch SGD.
+    """A fully connected feedforward network: parameters, feedforward and backprop.
 
     Parameters
     ----------
@@ -195,10 +208,10 @@ class Network:
 
     def to(self, backend: Any = "numpy", device: Any = None, dtype: Any = None) -> Network:
         """A copy of this network on another backend / device / dtype."""
-        other = Network.__new__(Network)
+        other = type(self).__new__(type(self))
         other.__dict__.update(self.__dict__)
         other.backend = resolve(backend, device)
-        other.dtype = resolve_dtype(other.backend.xp, dtype or _dtype_name(self.dtype))
+        other.dtype = resolve_dtype(other.backend.xp, dtype or dtype_name(self.dtype))
         other.rng = np.random.default_rng()
         other.rng.bit_generator.state = self.rng.bit_generator.state
         other.set_parameters(*self.parameters_numpy())
@@ -283,28 +296,36 @@ class Network:
                           xp=self.xp)
         return [w.T for w in nW], [b[:, None] for b in nb]
 
-    # ----------------------------------------------------------------- training & I/O
-    def fit(self, X: Any, y: Any, **kwargs: Any):
-        """Train by mini-batch SGD; see :func:`xmlp.train.fit` for the arguments."""
-        from .train import fit
+    # ----------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict:
+        """Everything but the backend module: the backend and device travel by name and the
+        parameters as host NumPy arrays, so pickles and deep copies work on every backend."""
+        state = self.__dict__.copy()
+        del state["backend"], state["_W"], state["_b"]
+        state["dtype"] = dtype_name(self.dtype)
+        state["backend_name"] = self.backend.name
+        state["device_name"] = device_name(self.device)
+        state["parameters"] = self.parameters_numpy()
+        return state
 
-        return fit(self, X, y, **kwargs)
-
-    def save(self, path: Any) -> None:
-        """Save as network2-compatible JSON (``.json``) or as ``.npz``; see :mod:`xmlp.io`."""
-        from .io import save
-
-        save(self, path)
+    def __setstate__(self, state: dict) -> None:
+        """Rebuild on the named backend; raises :class:`xmlp.BackendUnavailable` (with the
+        command that installs it) when that backend is missing here."""
+        state = dict(state)
+        name, device = state.pop("backend_name"), state.pop("device_name")
+        weights, biases = state.pop("parameters")
+        self.__dict__.update(state)
+        self.backend = resolve(name)
+        if device != device_name(self.backend.device):
+            self.backend = resolve(name, parse_device(self.backend, device))
+        self.dtype = resolve_dtype(self.backend.xp, state["dtype"])
+        self.set_parameters(weights, biases)
 
     def __repr__(self) -> str:
         return (f"Network({self.sizes}, hidden={self.hidden.name!r}, "
                 f"output={self.output.name!r}, cost={self.cost.name!r}, "
                 f"backend={self.backend.name!r}, device={self.device!r}, "
-                f"dtype={_dtype_name(self.dtype)!r})")
-
-
-def _dtype_name(dtype: Any) -> str:
-    return "float64" if "64" in str(dtype) else "float32"
+                f"dtype={dtype_name(self.dtype)!r})")
 
 
 def _check_sizes(sizes: Any) -> list[int]:

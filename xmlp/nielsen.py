@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from . import io
+from . import model
 from .backend import to_numpy
 from .init import initial_parameters
-from .network import Network as _Network
+from .model import Network as _Network
 
 __all__ = ["Network", "Network2", "QuadraticCost", "CrossEntropyCost", "book_data", "load"]
 
@@ -197,7 +197,7 @@ class Network2(Network):
 
 def load(filename, backend: Any = "numpy", device: Any = None) -> Network2:
     """network2.py's ``load``: a saved network as a Network2 (float64)."""
-    net = io.load(filename, backend=backend, device=device, dtype="float64")
+    net = model.load(filename, backend=backend, device=device, dtype="float64")
     out = Network2.__new__(Network2)
     out.net, out.sizes, out.num_layers = net, net.sizes, len(net.sizes)
     out._cost = net.cost.name

@@ -1,13 +1,10 @@
-"""Mini-batch stochastic gradient descent: the training loop, regularisation, momentum,
-dropout, Nielsen's learning-rate schedule, early stopping and the history.
+"""The training loop: mini-batches, dropout, monitors, Nielsen's learning-rate schedule,
+early stopping, divergence, checkpoints and the history.
 
-The update for one mini-batch of m examples out of n (network2.py's ``update_mini_batch``,
-extended):
-
-    g   = nabla_W / m + (lmbda / n) W + (l1 / n) sign(W)       (biases: g = nabla_b / m)
-    plain SGD:     W <- W - eta g          (= (1 - eta lmbda/n) W - (eta/m) nabla_W)
-    momentum mu:   v <- mu v - eta g;  W <- W + v
-    Nesterov:      v <- mu v - eta g;  W <- W + mu v - eta g
+One mini-batch step is network2.py's ``update_mini_batch``: backprop (:mod:`xmlp.network`)
+gives the gradients, an update rule (:mod:`xmlp.optim`: SGD with L2 / L1 decay, momentum,
+Nesterov, Adam) moves the parameters.  This module decides which examples go into which
+step and what is recorded between epochs; it contains no update formula.
 
 Hot path rules: the training set is moved to the device once; each epoch draws one host
 permutation, moves it as one index array and gathers every mini-batch with ``take``; no
@@ -28,6 +25,7 @@ import numpy as np
 
 from . import _validate as check
 from . import checkpoint as ckpt_io
+from . import optim
 from .backend import out_of_memory, to_numpy
 from .network import Network, backprop, chunks
 
@@ -39,6 +37,8 @@ __all__ = ["fit", "History", "TrainingDiverged", "TrainingInterrupted", "epoch_o
 MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
 #: The book's learning rates: chapter 1 (quadratic), chapter 3 (cross-entropy), softmax.
 DEFAULT_ETA = {"quadratic": 3.0, "cross-entropy": 0.5, "log-likelihood": 0.5}
+#: Adam's usual step size (Kingma & Ba; PyTorch's and scikit-learn's default).
+DEFAULT_ETA_ADAM = 0.001
 
 
 class TrainingDiverged(FloatingPointError):
@@ -98,43 +98,21 @@ def epoch_order(rng: np.random.Generator, n: int) -> np.ndarray:
 
 @dataclass
 class _Hyper:
-    eta: float
-    lmbda: float
-    l1: float
-    momentum: float
-    nesterov: bool
+    eta: float  # this epoch's learning rate (the schedule may halve it)
+    decay: optim.Decay  # L2 / L1 strengths over n
     dropout: float
-    n: int
 
+    @property
+    def n(self) -> int:
+        return self.decay.n
 
-def _update(Ws, bs, sWs, sbs, vWs, vbs, h: _Hyper, sign):
-    """Apply one SGD step; return new (Ws, bs, vWs, vbs).  No array is mutated.
+    @property
+    def lmbda(self) -> float:
+        return self.decay.lmbda
 
-    ``sW = (eta/m) nabla_W`` and ``sb = (eta/m) nabla_b`` come scaled from backprop, so
-    ``eta g = sW + eta (lmbda/n) W + eta (l1/n) sign(W)``.
-    """
-    decay = 1.0 - h.eta * h.lmbda / h.n
-    l1_step = h.eta * h.l1 / h.n
-    new_W, new_b, new_vW, new_vb = [], [], [], []
-    for l, (W, b, sW, sb) in enumerate(zip(Ws, bs, sWs, sbs)):
-        if h.l1:  # the L1 term uses the sign of the weights before the step
-            sW = sW + l1_step * sign(W)
-        if h.momentum == 0.0:
-            W = (decay * W - sW) if h.lmbda else (W - sW)  # network2's / network.py's form
-            b = b - sb
-        else:
-            step_W = sW + (h.eta * h.lmbda / h.n) * W if h.lmbda else sW  # eta g
-            vW = h.momentum * vWs[l] - step_W
-            vb = h.momentum * vbs[l] - sb
-            if h.nesterov:
-                W, b = W + h.momentum * vW - step_W, b + h.momentum * vb - sb
-            else:
-                W, b = W + vW, b + vb
-            new_vW.append(vW)
-            new_vb.append(vb)
-        new_W.append(W)
-        new_b.append(b)
-    return new_W, new_b, new_vW or vWs, new_vb or vbs
+    @property
+    def l1(self) -> float:
+        return self.decay.l1
 
 
 def _dropout_masks(net: Network, rng: np.random.Generator, n: int, p: float) -> list[Array]:
@@ -164,7 +142,9 @@ def _split_validation(net: Network, X, labels, Y, validation: float | int):
 
 def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
         eta: float | None = None, lmbda: float = 0.0, l1: float = 0.0,
-        momentum: float = 0.0, nesterov: bool = False, dropout: float = 0.0,
+        momentum: float = 0.0, nesterov: bool = False, optimizer: str | optim.Rule = "sgd",
+        beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
+        dropout: float = 0.0,
         evaluation_data: tuple[Any, Any] | None = None, validation: float | int | None = None,
         early_stopping: int | None = None, schedule: int | None = None,
         monitor: Iterable[str] | None = None, verbose: bool | int = False,
@@ -177,10 +157,14 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     X : (n, n_in) features (the network's backend, or NumPy / lists: moved once).
     y : class indices (n,) or one-hot targets (n, n_out).
     epochs, batch_size : as network.py; the last mini-batch may be smaller.
-    eta : learning rate; default the book's value for the cost (3.0 quadratic, 0.5 otherwise).
+    eta : learning rate; default the book's value for the cost (3.0 quadratic, 0.5 otherwise)
+        with SGD, 0.001 with Adam.
     lmbda : L2 strength, network2's weight decay (1 - eta lmbda / n).
     l1 : L1 strength (the chapter-3 L1 update, W -= eta l1/n sign(W)).
-    momentum, nesterov : classical (or Nesterov) momentum coefficient mu in [0, 1).
+    momentum, nesterov : classical (or Nesterov) momentum coefficient mu in [0, 1) for SGD.
+    optimizer : "sgd" (default) or "adam", or an :mod:`xmlp.optim` rule object.
+    beta1, beta2, epsilon : Adam's decay rates of the moment estimates and its epsilon
+        (Kingma & Ba's Algorithm 1; ``optim.Adam(form="efficient")`` is scikit-learn's).
     dropout : probability of dropping each hidden neuron during training (inverted dropout).
     evaluation_data : (X_eval, y_eval), or ``validation`` = a fraction / count of the training
         rows held out at random (drawn from the network's seeded generator).
@@ -212,10 +196,14 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     """
     epochs = check.positive_int(epochs, "epochs")
     batch_size = check.positive_int(batch_size, "batch_size")
-    eta = check.positive_float(DEFAULT_ETA[net.cost.name] if eta is None else eta, "eta")
     lmbda = check.non_negative(lmbda, "lmbda")
     l1 = check.non_negative(l1, "l1")
     momentum = check.fraction(momentum, "momentum")
+    rule = optim.make(optimizer, momentum=momentum, nesterov=nesterov, beta1=beta1,
+                      beta2=beta2, epsilon=epsilon)
+    if eta is None:
+        eta = DEFAULT_ETA_ADAM if isinstance(rule, optim.Adam) else DEFAULT_ETA[net.cost.name]
+    eta = check.positive_float(eta, "eta")
     dropout = check.fraction(dropout, "dropout")
     for name, val in (("early_stopping", early_stopping), ("schedule", schedule)):
         if val is not None:
@@ -249,15 +237,15 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
                          "evaluation_data=(X, y) or validation=<fraction>")
 
     n = X.shape[0]
-    hyper = _Hyper(eta, lmbda, l1, momentum, nesterov, dropout, n)
+    hyper = _Hyper(eta, optim.Decay(lmbda, l1, n), dropout)
     history = History(n_train=n, n_evaluation=0 if evaluation is None else evaluation[0].shape[0])
-    loop = _Loop(net, X, Y, batch_size, hyper, progress)
+    loop = _Loop(net, X, Y, batch_size, hyper, rule, progress)
     tracker = _Tracker(eta, early_stopping, schedule)
     settings = {"batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
                 "momentum": momentum, "nesterov": bool(nesterov), "dropout": dropout,
                 "validation": validation, "early_stopping": early_stopping,
                 "schedule": schedule, "monitor": list(monitor), "n_train": n,
-                "n_evaluation": history.n_evaluation}
+                "n_evaluation": history.n_evaluation, **rule.settings()}
     if divergence_factor is not None:
         divergence_factor = check.positive_float(divergence_factor, "divergence_factor")
         if "training_cost" in monitor and saved is None:
@@ -297,29 +285,36 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
 def _save(path, net: Network, loop: _Loop, tracker: _Tracker, history: History,
           settings: dict, rng_start: dict) -> None:
     arrays = dict(zip(("w", "b"), net.parameters_numpy()))
-    if loop.vW is not None:
-        arrays.update(zip(("vw", "vb"), net._to_network2(loop.vW, loop.vb)))
+    state = loop.state.arrays
+    for gw, gb in zip(loop.rule.groups[::2], loop.rule.groups[1::2]):
+        arrays.update(zip((gw, gb), net._to_network2(state[gw], state[gb])))
     if tracker.best_params is not None:
         arrays.update(zip(("bw", "bb"), net._to_network2(*tracker.best_params)))
     ckpt_io.save(path, net, ckpt_io.Checkpoint(
         history.epochs, settings, rng_start, net.rng.bit_generator.state, tracker.state(),
-        history.as_dict(), arrays))
+        history.as_dict(), arrays, {"name": loop.rule.name, "t": loop.state.t}))
 
 
 def _restore(saved, settings: dict, net: Network, loop: _Loop, tracker: _Tracker,
              history: History) -> int:
     """Load a checkpoint's state into the fit; return the number of completed epochs."""
-    changed = {k: (saved.settings.get(k), v) for k, v in settings.items()
-               if saved.settings.get(k) != v}
+    changed = {k: (saved.settings.get(k), settings.get(k))
+               for k in {**saved.settings, **settings}
+               if saved.settings.get(k) != settings.get(k)}
     if changed:
         detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
         raise ValueError(f"resume: the data or settings differ from the checkpoint's "
                          f"({detail}); resume with the same ones")
     net.set_parameters(saved.arrays["w"], saved.arrays["b"])
     loop.good = (net._W, net._b)
-    if "vw" in saved.arrays:
-        loop.vW, loop.vb = net._from_network2(saved.arrays["vw"], saved.arrays["vb"],
-                                              "vw", "vb")
+    groups = loop.rule.groups
+    arrays = {}
+    for gw, gb in zip(groups[::2], groups[1::2]):
+        if gw not in saved.arrays:
+            raise ValueError(f"resume: the checkpoint holds no {loop.rule.name} state "
+                             f"({gw!r}); resume with the optimizer it was written with")
+        arrays[gw], arrays[gb] = net._from_network2(saved.arrays[gw], saved.arrays[gb], gw, gb)
+    loop.state = optim.State(arrays, int(saved.optimizer.get("t", 0)))
     best = None
     if "bw" in saved.arrays:
         best = net._from_network2(saved.arrays["bw"], saved.arrays["bb"], "bw", "bb")
@@ -345,12 +340,11 @@ def _monitors(monitor, has_evaluation: bool) -> tuple[str, ...]:
 class _Loop:
     """Runs epochs of mini-batch SGD on a network, keeping the state between epochs."""
 
-    def __init__(self, net: Network, X, Y, batch_size: int, hyper: _Hyper, progress):
+    def __init__(self, net: Network, X, Y, batch_size: int, hyper: _Hyper, rule: optim.Rule,
+                 progress):
         self.net, self.X, self.Y, self.batch_size = net, X, Y, batch_size
-        self.hyper, self.progress = hyper, progress
-        xp = net.xp
-        self.vW = [xp.zeros_like(W) for W in net._W] if hyper.momentum else None
-        self.vb = [xp.zeros_like(b) for b in net._b] if hyper.momentum else None
+        self.hyper, self.rule, self.progress = hyper, rule, progress
+        self.state = rule.init(net._W, net._b, net.xp)
         self.good = (net._W, net._b)  # weights after the last finite epoch
         self.divergence_limit: float | None = None  # training cost above this: diverged
 
@@ -360,17 +354,18 @@ class _Loop:
         start = time.perf_counter()
         order = xp.asarray(epoch_order(net.rng, n), device=net.device)
         masks = _dropout_masks(net, net.rng, n, h.dropout) if h.dropout else None
-        Ws, b_s, vW, vb = net._W, net._b, self.vW, self.vb
+        rule, eta, decay = self.rule, h.eta, h.decay
+        Ws, b_s, state = net._W, net._b, self.state
         try:
             for j, (k, stop) in enumerate(chunks(n, bs)):
                 idx = order[k:stop]
                 Xb = xp.take(self.X, idx, axis=0)
                 Yb = xp.take(self.Y, idx, axis=0)
                 mb = None if masks is None else [M[k:stop, :] for M in masks]
-                sW, sb = backprop(Ws, b_s, Xb, Yb, net.hidden, net.output, net.cost, mb,
-                                  scale=h.eta / (stop - k), xp=xp)
-                Ws, b_s, vW, vb = _update(Ws, b_s, sW, sb, vW, vb, h, xp.sign)
-                net._W, net._b, self.vW, self.vb = Ws, b_s, vW, vb
+                gW, gb = backprop(Ws, b_s, Xb, Yb, net.hidden, net.output, net.cost, mb,
+                                  scale=rule.grad_scale(eta, stop - k), xp=xp)
+                Ws, b_s, state = rule.step(Ws, b_s, gW, gb, state, eta, decay, xp)
+                net._W, net._b, self.state = Ws, b_s, state
                 if self.progress is not None:
                     self.progress(epoch, j + 1, math.ceil(n / bs))
         except KeyboardInterrupt:
@@ -390,7 +385,7 @@ def _record(loop: _Loop, history: History, epoch: int, seconds_train: float,
             n = X.shape[0]
             cost_sum, correct = net._sums(X, labels, Y)
             values += [cost_sum / n + net._penalty(h.lmbda, h.l1, n),
-                       xp.astype(correct, net.dtype) / n]
+                       xp.astype(correct, net.dtype)]  # a count: exact below 2**24
     fetched = to_numpy(xp.stack(values)).tolist()
     history.seconds.append(seconds_train)
     history.eta.append(h.eta)
@@ -408,9 +403,11 @@ def _record(loop: _Loop, history: History, epoch: int, seconds_train: float,
             history)
     loop.good = (net._W, net._b)
     it = iter(fetched[1:])
+    sizes = {"training": train[0].shape[0],
+             "evaluation": None if evaluation is None else evaluation[0].shape[0]}
     for prefix in ("training", "evaluation"):
         if any(m.startswith(prefix) for m in monitor):
-            cost, acc = next(it), next(it)
+            cost, acc = float(next(it)), round(next(it)) / sizes[prefix]  # count / n, exact
             if f"{prefix}_cost" in monitor:
                 getattr(history, f"{prefix}_cost").append(cost)
             if f"{prefix}_accuracy" in monitor:
@@ -418,18 +415,30 @@ def _record(loop: _Loop, history: History, epoch: int, seconds_train: float,
 
 
 def _report(history: History, epoch: int, verbose: bool | int, monitor) -> None:
-    """network.py's progress line (and, at verbose=2, network2's monitoring lines)."""
+    """network.py's progress line, or at verbose=2 network2.py's monitoring lines:
+
+        Epoch 0 training complete
+        Cost on training data: 0.4871...
+        Accuracy on training data: 46211 / 50000
+        Cost on evaluation data: 0.6120...
+        Accuracy on evaluation data: 9541 / 10000
+    """
     if not verbose:
         return
-    if history.evaluation_accuracy:
-        correct = round(history.evaluation_accuracy[-1] * history.n_evaluation)
-        print(f"Epoch {epoch}: {correct} / {history.n_evaluation}")
-    else:
-        print(f"Epoch {epoch} complete")
-    if verbose >= 2:
-        for m in monitor:
-            what, kind = m.split("_")
-            print(f"{kind.capitalize()} on {what} data: {getattr(history, m)[-1]:.6g}")
+    if verbose < 2:
+        if history.evaluation_accuracy:
+            correct = round(history.evaluation_accuracy[-1] * history.n_evaluation)
+            print(f"Epoch {epoch}: {correct} / {history.n_evaluation}")
+        else:
+            print(f"Epoch {epoch} complete")
+        return
+    print(f"Epoch {epoch} training complete")
+    n = {"training": history.n_train, "evaluation": history.n_evaluation}
+    for m in sorted(monitor, key=MONITORS.index):  # network2's order
+        what, kind = m.split("_")
+        value = getattr(history, m)[-1]
+        shown = f"{round(value * n[what])} / {n[what]}" if kind == "accuracy" else value
+        print(f"{kind.capitalize()} on {what} data: {shown}")
 
 
 class _Tracker:

@@ -1,0 +1,58 @@
+"""Networks pickle, unpickle and deep-copy on every backend: the backend travels by name."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import xmlp
+from xmlp import backend
+
+
+def _trained(bk):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 6)), rng.integers(0, 3, 40)
+    net = bk.network([6, 5, 3], cost="cross-entropy", seed=1)
+    net.fit(bk.asarray(X), y, epochs=2, batch_size=8, eta=0.5, optimizer="adam", monitor=())
+    return net, bk.asarray(X)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_round_trip_keeps_backend_device_and_predictions(bk, how):
+    net, X = _trained(bk)
+    other = pickle.loads(pickle.dumps(net)) if how == "pickle" else copy.deepcopy(net)
+    assert type(other) is type(net)
+    assert other.backend.name == net.backend.name and other.device == net.device
+    assert other.dtype == net.dtype and other.sizes == net.sizes
+    np.testing.assert_array_equal(bk.to_numpy(other.feedforward(X)),
+                                  bk.to_numpy(net.feedforward(X)))
+    assert other.rng.bit_generator.state == net.rng.bit_generator.state
+    # the copy trains on by itself, exactly as the original does
+    y = np.zeros(X.shape[0], dtype=np.int64)
+    net.fit(X, y, epochs=1, monitor=())
+    other.fit(X, y, epochs=1, monitor=())
+    for a, b in zip(sum(other.parameters_numpy(), []), sum(net.parameters_numpy(), [])):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_pickle_holds_no_module():
+    net = xmlp.Network([3, 2], seed=0)
+    state = net.__getstate__()
+    assert "backend" not in state and state["backend_name"] == "numpy"
+    assert all(isinstance(w, np.ndarray) for w in state["parameters"][0])
+
+
+def test_unpickling_without_the_backend_names_the_fix(monkeypatch):
+    net = xmlp.Network([3, 2], seed=0)
+    data = pickle.dumps(net)
+
+    def missing(name, device=None):
+        raise backend.BackendUnavailable(
+            f"backend {name!r} is not installed; install it with: pip install 'xmlp[torch]'")
+
+    monkeypatch.setattr("xmlp.network.resolve", missing)
+    with pytest.raises(xmlp.BackendUnavailable, match=r"pip install 'xmlp\[torch\]'"):
+        pickle.loads(data)
