@@ -4,7 +4,7 @@
     python benchmarks/profile_step.py --configs C3 --epochs 3
 
 Replays the array operations of one SGD step of ``xmlp.network.backprop`` and
-``xmlp.train._update`` (no momentum, dropout or L1) op by op, in plain NumPy, twice:
+``xmlp.optim.SGD.step`` (no momentum, dropout or L1) op by op, in plain NumPy, twice:
 
 * **isolated** - each operation repeated on the same operands (hot caches), median time;
 * **in situ** - a real epoch over the data, the same operations in order, each one timed
