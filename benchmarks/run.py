@@ -520,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     configs = parse_configs(args.configs)
     chosen = choose_contenders(args)
     started = time.perf_counter()
-    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+    command = repo_command()
     session = os.environ.get("NOX_CURRENT_SESSION")
     skipped, runnable = {}, []
     for name in chosen:
@@ -586,6 +586,23 @@ def main(argv: list[str] | None = None) -> int:
     print(pathlib.Path(md).read_text(), flush=True)
     print(f"harness wall time {time.perf_counter() - started:.1f} s", flush=True)
     return 0
+
+
+def repo_command() -> str:
+    """This run's command line as anyone can retype it in a clone of the repository:
+    ``python benchmarks/epoch.py ...``, with paths relative to the repository root and
+    no path of the machine that ran it (interpreter, nox virtualenv, home folder)."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+
+    def relative(arg: str) -> str:
+        if not os.path.isabs(arg):
+            return arg
+        try:
+            return str(pathlib.Path(arg).resolve().relative_to(root))
+        except ValueError:
+            return pathlib.Path(arg).name
+
+    return " ".join(["python", *(shlex.quote(relative(a)) for a in sys.argv)])
 
 
 def _in_process(spec: dict, data: Data) -> dict:

@@ -68,6 +68,11 @@ def test_harness_writes_json_markdown_png(tmp_path):
 
     png = (tmp_path / "smoke.png").read_bytes()
     assert png.startswith(PNG_SIGNATURE) and len(png) > 1000
+    # The recorded command is retypable in any clone: no interpreter or output path of
+    # the machine that ran it.
+    assert doc["runs"][0]["command"].startswith("python benchmarks/run.py --configs T")
+    assert str(ROOT) not in json.dumps(doc) and str(ROOT) not in md
+
     import matplotlib.pyplot as plt
 
     image = plt.imread(tmp_path / "smoke.png")
@@ -171,3 +176,13 @@ def test_a_failing_worker_is_reported_and_the_others_finish(tmp_path):
     assert "KeyError" in bad["error"] and bad["contender"] == "no-such-contender"
     assert "error" not in good, good.get("traceback")
     assert len(good["epoch_seconds"]) == 2 and good["timing"]["interleaved"] is True
+
+
+def test_committed_reports_name_no_path_of_a_machine():
+    import re
+
+    machine_path = re.compile(r"(?<![\w.])/(?:home|root|work|tmp|Users|usr)/|\.nox/")
+    for path in sorted((ROOT / "benchmarks" / "results").glob("*")):
+        if path.suffix in (".json", ".md", ".txt"):
+            hits = machine_path.findall(path.read_text(encoding="utf-8"))
+            assert not hits, f"{path.name} names machine paths: {hits[:3]}"
