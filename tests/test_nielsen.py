@@ -124,3 +124,19 @@ def test_book_data_is_the_books_format_and_reads_back():
     X_back, y_back = nielsen._rows(test, "test_data")
     np.testing.assert_array_equal(X_back, X)
     np.testing.assert_array_equal(y_back, y)
+
+
+def test_network2_sgd_prints_network2_monitoring_lines(capsys):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((30, 4)), rng.integers(0, 3, 30)
+    net = nielsen.Network2([4, 5, 3], seed=0)
+    ev_cost, ev_acc, tr_cost, tr_acc = net.SGD(
+        nielsen.book_data(X, y), 2, 10, 0.5,
+        evaluation_data=nielsen.book_data(X[:20], y[:20], one_hot=False),
+        monitor_evaluation_accuracy=True, monitor_training_cost=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == ["Epoch 0 training complete",
+                         f"Cost on training data: {tr_cost[0]}",
+                         f"Accuracy on evaluation data: {ev_acc[0]} / 20"]
+    assert lines[3] == "Epoch 1 training complete" and len(lines) == 6
+

@@ -172,7 +172,7 @@ class Network2(Network):
                                lmbda=lmbda, evaluation_data=evaluation,
                                early_stopping=early_stopping_n or None,
                                monitor=[k for k, v in flags.items() if v],
-                               verbose=2 if any(flags.values()) else 1)
+                               verbose=2)  # "Epoch j training complete" + monitored lines
         n_train = X.shape[0]
         n_eval = 0 if evaluation is None else evaluation[0].shape[0]
         return (history.evaluation_cost,
