@@ -319,6 +319,32 @@ def test_bad_option_is_exit_2(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_misspelt_option_shows_the_commands_usage_and_the_closest_option(capsys):
+    assert main(["train", "--etaa", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: xmlp train ")
+    assert err.strip().endswith(
+        "xmlp train: error: unrecognized arguments: --etaa 3 (did you mean --eta?)")
+    assert main(["evaluate", "net.json", "--splitt=test"]) == 2
+    assert "(did you mean --split?)" in capsys.readouterr().err
+    assert main(["train", "--zzzzzz"]) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --zzzzzz" in err and "did you mean" not in err
+
+
+def test_adam_from_the_command_line_equals_the_library(tmp_path):
+    proc = xmlp_cmd(tmp_path, "train", "--optimizer", "adam", "--beta2", "0.99", "--epochs",
+                    "2", "--hidden", "relu", "--cost", "log-likelihood", "--jsonl", "-q")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.splitlines()[-1])
+    data = xmlp.datasets.load("mnist-sample")
+    net = xmlp.Network([784, 30, 10], hidden="relu", cost="log-likelihood", init="large",
+                       seed=0)
+    net.fit(*data.train, epochs=2, batch_size=10, eta=0.001, optimizer="adam", beta2=0.99,
+            monitor=())
+    assert summary["test_accuracy"] == net.accuracy(*data.test)
+
+
 def test_missing_dataset_offline_is_one_line_saying_where(tmp_path):
     empty = tmp_path / "empty"
     for sub in ("data", "home", "cache"):

@@ -219,7 +219,10 @@ def parse_device(backend: Backend | str, text: str | None) -> Any:
     if b.name == "torch":
         import torch
 
-        return torch.device(text)
+        try:
+            return torch.device(text)
+        except RuntimeError:
+            raise ValueError(f"unknown torch device {text!r}; use cpu, cuda or cuda:N") from None
     if b.name == "cupy":
         import cupy
 

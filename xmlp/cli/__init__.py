@@ -1,0 +1,85 @@
+"""The ``xmlp`` command: one module per subcommand, shared parts beside them.
+
+    xmlp train                                   # network.py's chapter-1 net on the sample
+    xmlp train --dataset mnist --save net.json   # the book's full run (50k/10k/10k split)
+    xmlp train --dataset fashion-mnist --epochs 1 --plot curves.png --log history.csv
+    xmlp evaluate net.json --dataset mnist --misclassified wrong.png
+    xmlp predict net.json digit.png t10k-images-idx3-ubyte.gz
+    xmlp info
+
+Exit status: 0 success, 1 runtime error (one line ``xmlp: error: ...`` on stderr), 2 usage
+error, 130 interrupted (Ctrl-C: training stops after the current mini-batch, and the
+completed epochs are reported, saved, logged and plotted as asked).
+
+A new command is a module with ``NAME``, ``add_parser(subparsers)`` and ``run(args)``,
+listed in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+from . import evaluate, info, predict, train
+from .errors import (
+    FAILED,
+    INTERRUPTED,
+    OK,
+    PROG,
+    USAGE,
+    CLIError,
+    error,
+    one_line,
+    silence_stdout,
+    version,
+)
+from .options import unrecognized
+from .presets import PRESETS
+
+__all__ = ["main", "build_parser", "PRESETS", "COMMANDS"]
+
+COMMANDS = (train, evaluate, predict, info)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Train and use Nielsen's multilayer perceptrons on NumPy, CuPy, PyTorch "
+                    "or array-api-strict.",
+        epilog="Run 'xmlp COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.commands = {}
+    for command in COMMANDS:
+        parser.commands[command.NAME] = command.add_parser(sub)
+        parser.commands[command.NAME].set_defaults(func=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``xmlp`` command; return the exit status."""
+    parser = build_parser()
+    try:
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # reported by the subcommand: its usage, and the closest options
+            sub = parser.commands[args.command]
+            sub.error(unrecognized(sub, extras))
+    except SystemExit as exc:  # --help, --version (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else USAGE
+    from .. import BackendUnavailable, TrainingDiverged
+
+    errors = (CLIError, ValueError, TypeError, OSError, BackendUnavailable, TrainingDiverged)
+    try:
+        return int(args.func(args) or OK)
+    except KeyboardInterrupt:
+        error("interrupted")
+        return INTERRUPTED
+    except BrokenPipeError:  # `xmlp predict ... | head`
+        silence_stdout()
+        return OK
+    except errors as exc:
+        if os.environ.get("XMLP_TRACEBACK"):
+            raise
+        error(one_line(exc))
+        return FAILED

@@ -1,0 +1,137 @@
+"""Argument types, the help formatter and the option groups several commands share."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import math
+
+from ..backend import BACKENDS
+
+COSTS = ("quadratic", "cross-entropy", "log-likelihood")
+HIDDEN = ("sigmoid", "tanh", "relu")
+OUTPUTS = ("sigmoid", "softmax", "identity")
+INITS = ("normalized", "large", "glorot", "he")
+OPTIMIZERS = ("sgd", "adam")
+BACKEND_CHOICES = tuple(BACKENDS)
+
+
+# =============================================================== argument types
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def non_negative(text: str) -> float:
+    value = number(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    value = number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def sizes(text: str) -> list[int]:
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    try:
+        widths = [int(p) for p in parts]
+    except ValueError:
+        widths = []
+    if len(widths) < 2 or min(widths) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer widths such as 784,30,10, got {text!r}")
+    return widths
+
+
+def count_or_fraction(text: str) -> int | float:
+    """'5000' -> 5000 rows, '0.1' -> a tenth of the training set, '0' -> no validation."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    value = number(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a row count (e.g. 5000) or a fraction in (0, 1) (e.g. 0.1), got {text!r}")
+    return value
+
+
+# =============================================================== help and usage errors
+class HelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" where there is a meaningful default not already described."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" not in text and action.default not in (None, False, argparse.SUPPRESS)
+                and action.option_strings):
+            text += " (default: %(default)s)"
+        return text
+
+
+def unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """argparse's message for unknown arguments, plus the closest options of ``parser``
+    ("did you mean --eta?") for each one that looks like a misspelt option."""
+    known = [s for action in parser._actions for s in action.option_strings
+             if s.startswith("--")]
+    hints = []
+    for arg in extras:
+        if arg.startswith("-"):
+            close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1, cutoff=0.6)
+            if close:
+                hints.append(f"did you mean {' or '.join(close)}?")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    return f"unrecognized arguments: {' '.join(extras)}{hint}"
+
+
+# =============================================================== shared option groups
+def add_data_options(p: argparse.ArgumentParser, validation: bool) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default="mnist-sample",
+                   help="mnist, fashion-mnist, kmnist or mnist-sample (embedded, offline)")
+    g.add_argument("--data-dir", metavar="DIR",
+                   help="directory holding the dataset's four IDX files "
+                        "(default: $XMLP_DATA/NAME, then ~/.cache/xmlp/NAME)")
+    g.add_argument("--no-download", action="store_true",
+                   help="never download; fail if the files are not found locally")
+    if validation:
+        g.add_argument("--validation", type=count_or_fraction, metavar="N|FRACTION",
+                       help="hold out the last N training rows (or a fraction) for "
+                            "validation; 0 for none (default: 10000 for mnist, else 0)")
+
+
+def add_backend_options(p: argparse.ArgumentParser, dtype_default: str | None) -> None:
+    g = p.add_argument_group("backend")
+    g.add_argument("--backend", default="numpy", metavar="NAME",
+                   help=f"array backend: {', '.join(BACKEND_CHOICES)}")
+    g.add_argument("--device", default=None,
+                   help="device, e.g. cpu, cuda, cuda:1 (default: the backend's default)")
+    g.add_argument("--dtype", choices=("float32", "float64"), default=dtype_default,
+                   help="floating-point precision" + ("" if dtype_default else
+                                                      " (default: the saved one)"))

@@ -1,0 +1,62 @@
+"""``xmlp predict``: the class of images in IDX or PNG files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from . import options as opt
+from .data import check_n_in, infer_fold, load_model, predict_numpy, read_images, transform
+
+NAME = "predict"
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    pr = sub.add_parser(
+        NAME, help="predict the class of images (IDX or PNG files)",
+        description="Print one line per image: SOURCE<TAB>LABEL<TAB>CLASS-NAME. IDX files "
+                    "(e.g. t10k-images-idx3-ubyte.gz) hold many images in MNIST's format. "
+                    "PNG files must be 28x28; colour is converted to gray (transparent pixels "
+                    "count as white), and with --invert auto (the default) an image whose "
+                    "border is brighter than mid-gray - dark ink on white paper - is inverted "
+                    "to MNIST's white-on-black.",
+        formatter_class=opt.HelpFormatter)
+    pr.add_argument("model", metavar="MODEL", help="network file (.json or .npz)")
+    pr.add_argument("images", metavar="IMAGES", nargs="+", help="IDX or PNG files")
+    pr.add_argument("--dataset", default=None, metavar="NAME",
+                    help="name the classes as this dataset does (e.g. fashion-mnist); "
+                         "default: digits")
+    pr.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
+                    help="invert PNG images (MNIST digits are white on black)")
+    pr.add_argument("--downsample", type=opt.positive_int, metavar="FOLD",
+                    help="downsample as in training (default: inferred from the model)")
+    opt.add_backend_options(pr, dtype_default=None)
+    return pr
+
+
+def run(args: argparse.Namespace) -> int:
+    net = load_model(args)
+    if args.dataset is not None:
+        from ..datasets.registry import dataset_info
+
+        classes = dataset_info(args.dataset).classes
+    else:
+        classes = tuple(str(i) for i in range(net.sizes[-1]))
+    if len(classes) != net.sizes[-1]:
+        classes = tuple(str(i) for i in range(net.sizes[-1]))
+    shape = (28, 28)
+    fold = args.downsample or infer_fold(net.sizes[0], shape)
+    sources, batches = [], []
+    for name in args.images:
+        images = read_images(Path(name), args.invert, shape)
+        many = len(images) > 1 or not name.lower().endswith(".png")
+        sources += [f"{name}[{i}]" if many else name for i in range(len(images))]
+        batches.append(images.reshape(len(images), -1))
+    X = transform(np.concatenate(batches), fold, shape)
+    check_n_in(net, X.shape[1], fold)
+    labels = predict_numpy(net, X)
+    for source, label in zip(sources, labels):
+        print(f"{source}\t{int(label)}\t{classes[int(label)]}")
+    return 0

@@ -1,0 +1,281 @@
+"""``xmlp train``: train a network and report per-epoch results.
+
+Other commands that train (sweeps, recipes) reuse :func:`add_train_options`,
+:func:`load_splits`, :func:`network_kwargs` and :func:`fit_kwargs`, so that "any ``xmlp
+train`` option" means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import options as opt
+from .data import check_writable, load_dataset, pct, resolve_device, transform
+from .errors import CLIError, error, version
+from .plots import plot_history, require_matplotlib
+from .presets import train_config
+from .progress import Printer, Progress
+from .summary import final_table, records, write_log
+
+NAME = "train"
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    """The data, network, training and backend options of ``xmlp train``."""
+    opt.add_data_options(p, validation=True)
+    g = p.add_argument_group("data transformations")
+    g.add_argument("--expand", action="store_true",
+                   help="train on Nielsen's expanded data: each image plus 4 one-pixel shifts")
+    g.add_argument("--downsample", type=opt.positive_int, metavar="FOLD",
+                   help="crop 3 border pixels and average FOLDxFOLD blocks (2: 28x28 -> 11x11)")
+    g = p.add_argument_group("network")
+    g.add_argument("--sizes", type=opt.sizes, metavar="N,N,...",
+                   help="layer widths, input first, e.g. 784,30,10 "
+                        "(default: [inputs, 30, classes])")
+    g.add_argument("--hidden", choices=opt.HIDDEN, help="hidden activation (default: sigmoid)")
+    g.add_argument("--output", choices=opt.OUTPUTS,
+                   help="output activation (default: softmax for log-likelihood, else sigmoid)")
+    g.add_argument("--cost", choices=opt.COSTS, help="cost function (default: dataset preset)")
+    g.add_argument("--init", choices=opt.INITS,
+                   help="weight initialisation: large = N(0,1) (network.py), "
+                        "normalized = N(0,1/n_in) (network2) (default: dataset preset)")
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=opt.positive_int, help="epochs (default: 30)")
+    g.add_argument("--batch-size", type=opt.positive_int, help="mini-batch size (default: 10)")
+    g.add_argument("--eta", type=opt.positive_float,
+                   help="learning rate (default: dataset preset; the book's rate for "
+                        "another cost: 3.0 quadratic, 0.5 otherwise; 0.001 with Adam)")
+    g.add_argument("--lmbda", type=opt.non_negative, default=0.0, help="L2 regularisation")
+    g.add_argument("--l1", type=opt.non_negative, default=0.0, help="L1 regularisation")
+    g.add_argument("--optimizer", choices=opt.OPTIMIZERS, default="sgd",
+                   help="update rule: mini-batch SGD (with --momentum) or Adam")
+    g.add_argument("--momentum", type=opt.fraction, default=0.0, help="momentum coefficient mu")
+    g.add_argument("--nesterov", action="store_true", help="Nesterov momentum")
+    g.add_argument("--beta1", type=opt.fraction, default=0.9,
+                   help="Adam: decay rate of the first-moment estimate")
+    g.add_argument("--beta2", type=opt.fraction, default=0.999,
+                   help="Adam: decay rate of the second-moment estimate")
+    g.add_argument("--epsilon", type=opt.positive_float, default=1e-8,
+                   help="Adam: epsilon added to the root of the second moment")
+    g.add_argument("--dropout", type=opt.fraction, default=0.0,
+                   help="probability of dropping a hidden neuron")
+    g.add_argument("--schedule", type=opt.positive_int, metavar="N",
+                   help="halve eta after N epochs without improvement; stop at eta/128")
+    g.add_argument("--early-stopping", type=opt.positive_int, metavar="N",
+                   help="stop after N epochs without improvement, keep the best weights")
+    g.add_argument("--seed", type=int, default=0,
+                   help="seed of initial weights, mini-batch order and dropout (default: 0)")
+    opt.add_backend_options(p, dtype_default="float32")
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    train = sub.add_parser(
+        NAME, help="train a network and report per-epoch results",
+        description="Train a network by mini-batch SGD. Unset options take the dataset's "
+                    "preset: MNIST and the sample run network.py's chapter-1 net "
+                    "([784,30,10], quadratic cost, sigmoid, N(0,1) init, 30 epochs, "
+                    "batch 10, eta 3.0); Fashion-MNIST and KMNIST a cross-entropy net with "
+                    "normalized init and eta 0.1. Each epoch is evaluated on the validation "
+                    "split if there is one, else on the test split.",
+        formatter_class=opt.HelpFormatter)
+    add_train_options(train)
+    g = train.add_argument_group("output")
+    g.add_argument("--save", metavar="PATH", help="save the network (.json or .npz)")
+    g.add_argument("--checkpoint", metavar="PATH",
+                   help="write the whole training state here after every epoch (atomically)")
+    g.add_argument("--resume", metavar="PATH",
+                   help="continue from this checkpoint (same data and options; --epochs "
+                        "counts the epochs already done)")
+    g.add_argument("--log", metavar="PATH", help="write the per-epoch history (.json or .csv)")
+    g.add_argument("--plot", metavar="PNG", help="plot learning curves (needs matplotlib)")
+    g.add_argument("--progress", action="store_true",
+                   help="show the progress bar even when stderr is not a terminal")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing but errors (and --jsonl lines)")
+    g.add_argument("--jsonl", action="store_true",
+                   help="one JSON object per epoch on stdout, then a summary object; "
+                        "human-readable text goes to stderr")
+    return train
+
+
+def load_splits(args: argparse.Namespace, cfg: dict) -> dict[str, Any]:
+    """The dataset with --expand / --downsample applied, and the checked layer sizes:
+    {"train", "validation", "test", "evaluation", "eval_name", "sizes", "n_in", "fold"}."""
+    ds = load_dataset(args, cfg["dtype"])
+    train, test = ds.train, ds.test
+    validation = ds.validation if ds.validation is not None and len(ds.validation.y) else None
+    shape, fold = ds.image_shape, args.downsample
+    if args.expand:
+        from ..datasets import expand
+
+        train = type(train)(*expand(train.X, train.y, image_shape=shape))
+    if fold:
+        train, validation, test = (
+            None if s is None else type(s)(transform(s.X, fold, shape), s.y)
+            for s in (train, validation, test))
+    n_in, n_out = train.X.shape[1], ds.n_classes
+    sizes = cfg["sizes"] or [n_in, *cfg["hidden_layers"], n_out]
+    if sizes[0] != n_in:
+        what = f" after --downsample {fold}" if fold else ""
+        raise CLIError(f"--sizes starts with {sizes[0]} inputs but {args.dataset} has {n_in} "
+                       f"features per image{what}; use --sizes {n_in},"
+                       f"{','.join(map(str, sizes[1:]))}")
+    if sizes[-1] != n_out:
+        raise CLIError(f"--sizes ends with {sizes[-1]} outputs but {args.dataset} has "
+                       f"{n_out} classes; use --sizes {','.join(map(str, sizes[:-1]))},{n_out}")
+    return dict(train=train, validation=validation, test=test, sizes=sizes, n_in=n_in,
+                fold=fold, evaluation=validation if validation is not None else test,
+                eval_name="validation" if validation is not None else "test")
+
+
+def network_kwargs(cfg: dict, device: Any = None) -> dict[str, Any]:
+    """``xmlp.Network`` arguments of a run (``cfg["sizes"]`` must be set)."""
+    return dict(sizes=cfg["sizes"], hidden=cfg["hidden"], output=cfg["output"],
+                cost=cfg["cost"], init=cfg["init"], backend=cfg["backend"], device=device,
+                dtype=cfg["dtype"], seed=cfg["seed"])
+
+
+def fit_kwargs(cfg: dict) -> dict[str, Any]:
+    """``Network.fit`` hyper-parameters of a run (no data, callbacks or files)."""
+    keys = ("epochs", "batch_size", "eta", "lmbda", "l1", "momentum", "nesterov", "optimizer",
+            "dropout", "early_stopping", "schedule")
+    kw = {k: cfg[k] for k in keys}
+    if cfg["optimizer"] == "adam":
+        kw.update(beta1=cfg["beta1"], beta2=cfg["beta2"], epsilon=cfg["epsilon"])
+    return kw
+
+
+def describe(cfg: dict) -> str:
+    """The training line of the run's header."""
+    extras = [f"lmbda {cfg['lmbda']:g}" if cfg["lmbda"] else "",
+              f"l1 {cfg['l1']:g}" if cfg["l1"] else "",
+              (f"Adam (beta1 {cfg['beta1']:g}, beta2 {cfg['beta2']:g}, epsilon "
+               f"{cfg['epsilon']:g})" if cfg["optimizer"] == "adam" else ""),
+              (f"{'Nesterov ' if cfg['nesterov'] else ''}momentum {cfg['momentum']:g}"
+               if cfg["momentum"] else ""),
+              f"dropout {cfg['dropout']:g}" if cfg["dropout"] else "",
+              f"schedule {cfg['schedule']}" if cfg["schedule"] else "",
+              f"early stopping {cfg['early_stopping']}" if cfg["early_stopping"] else ""]
+    plural = "" if cfg["epochs"] == 1 else "s"
+    return (f"  {cfg['epochs']} epoch{plural}, mini-batch {cfg['batch_size']}, eta "
+            f"{cfg['eta']:g}" + "".join(f", {e}" for e in extras if e) + f", seed {cfg['seed']}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import Network, TrainingDiverged, TrainingInterrupted
+    from ..backend import device_name, dtype_name, resolve
+    from ..train import History
+
+    out = Printer(args)
+    check_writable(args.save, "--save")
+    check_writable(args.log, "--log", (".json", ".csv"))
+    check_writable(args.plot, "--plot")
+    if args.plot:
+        require_matplotlib()
+    cfg = train_config(args)
+    cfg["resume"] = args.resume
+    device_obj = resolve_device(args.backend, args.device)
+    resolve(args.backend, device_obj)  # a missing backend fails before a long data load
+    t_start = time.perf_counter()
+    data = load_splits(args, cfg)
+    train, validation, test = data["train"], data["validation"], data["test"]
+    eval_name, sizes, fold = data["eval_name"], data["sizes"], data["fold"]
+    cfg["sizes"] = sizes
+    net = Network(**network_kwargs(cfg, device_obj))
+    cfg["output"] = net.output.name
+    device, dtype = device_name(net.device), dtype_name(net.dtype)
+
+    out.say(f"xmlp {version()}: training {sizes} ({cfg['hidden']} hidden, {net.output.name} "
+            f"output, {cfg['cost']} cost, {cfg['init']} init) on {args.dataset}")
+    out.say(describe(cfg))
+    transforms = (" (expanded x5)" if args.expand else "") + \
+                 (f" (downsampled by {fold}: {data['n_in']} features)" if fold else "")
+    out.say(f"  data: {len(train.y)} training{transforms}, "
+            + (f"{len(validation.y)} validation, " if validation is not None else "")
+            + f"{len(test.y)} test samples; evaluating each epoch on the {eval_name} split")
+    if eval_name == "test" and (cfg["early_stopping"] or cfg["schedule"]):
+        out.say("  note: early stopping / the schedule watch the test split; "
+                "hold out data with --validation N for an unbiased test accuracy")
+    out.say(f"  backend {net.backend.name}, device {device}, {dtype}")
+
+    show_bar = (args.progress or sys.stderr.isatty()) and not args.quiet
+    bar = Progress(cfg["epochs"], cfg["batch_size"], len(train.y)) if show_bar else None
+    seen: dict[str, Any] = {"history": History()}
+
+    def on_epoch(epoch: int, history) -> None:
+        seen["history"] = history
+        if bar is not None:
+            bar.close()
+        rec = records(history)[-1]
+        out.epoch_line(
+            f"epoch {rec['epoch']:>{len(str(cfg['epochs']))}}/{cfg['epochs']}  "
+            f"training cost {rec['training_cost']:.4f} accuracy {pct(rec['training_accuracy'])}"
+            f"  {eval_name} cost {rec['evaluation_cost']:.4f} accuracy "
+            f"{pct(rec['evaluation_accuracy'])}  {rec['seconds']:.2f} s"
+            + (f"  eta {rec['eta']:g}" if cfg["schedule"] else ""))
+        out.json(dict(event="epoch", **rec, epochs=cfg["epochs"], evaluation=eval_name))
+
+    status, failure = 0, None
+    t_fit = time.perf_counter()
+    try:
+        # A diverging run ends in TrainingDiverged with one clear message; NumPy's overflow
+        # warnings on the way there would only bury it.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = net.fit(train.X, train.y, **fit_kwargs(cfg),
+                              evaluation_data=tuple(data["evaluation"]), callback=on_epoch,
+                              progress=bar, checkpoint=args.checkpoint, resume=args.resume)
+    except TrainingInterrupted as exc:
+        history, status = exc.history, 130
+    except KeyboardInterrupt:  # between mini-batches: while evaluating or printing
+        history, status = seen["history"], 130
+    except TrainingDiverged as exc:
+        history, status, failure = exc.history, 1, exc
+    finally:
+        if bar is not None:
+            bar.close()
+    fit_seconds = time.perf_counter() - t_fit
+    if status == 130:
+        history.stop_reason = "interrupted"
+        done = len(records(history))
+        out.say(f"interrupted: keeping the weights after the last complete mini-batch "
+                f"({done} complete epoch{'' if done == 1 else 's'})")
+
+    recs = records(history)
+    summary = final_table(out, net, history, recs, eval_name,
+                          {"training": train, "validation": validation, "test": test},
+                          cfg, fit_seconds, time.perf_counter() - t_start, device, dtype)
+    title = (f"{args.dataset}: {sizes}, {cfg['cost']} cost, eta {cfg['eta']:g}"
+             + (f", lmbda {cfg['lmbda']:g}" if cfg["lmbda"] else ""))
+    outputs = [
+        (args.save if failure is None else None, "--save", "saved the network to",
+         lambda: net.save(args.save)),
+        (args.log, "--log", "wrote the history to",
+         lambda: write_log(Path(args.log), cfg, eval_name, recs, summary)),
+        (args.plot, "--plot", "wrote learning curves to",
+         lambda: plot_history(Path(args.plot), recs, eval_name, title)),
+    ]
+    problems = []
+    for path, option, done_msg, write in outputs:  # one failing output spares the others
+        if not path:
+            continue
+        try:
+            write()
+        except OSError as exc:
+            problems.append(f"{option} {path}: could not write it ({exc.strerror or exc})")
+            continue
+        out.say(f"{done_msg} {path}")
+        if option == "--save":
+            summary["saved"] = path
+    out.json(dict(event="summary", **summary))
+    if failure is not None:
+        raise failure
+    if problems:
+        error("; ".join(problems))
+        return status or 1  # an interrupted run still exits 130
+    return status
