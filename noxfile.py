@@ -69,13 +69,14 @@ def tests(session: nox.Session, backend: str) -> None:
 def bench(session: nox.Session, backend: str) -> None:
     """Time training epochs on one backend and its peers (benchmarks/epoch.py).
 
-    The numpy session also installs PyTorch (CPU, pinned, with pip): PyTorch eager runs
-    there, interleaved with xmlp numpy, scikit-learn and the book's loop.
+    The numpy session also installs PyTorch (CPU, pinned, with pip) and JAX: PyTorch eager
+    and xmlp on JAX run there, interleaved with xmlp numpy, scikit-learn and the book's loop.
     ``nox -s bench`` runs every backend's session."""
     _gate(session, backend)
     _install(session, backend, "bench")
     if backend == "numpy":
         _install_backend(session, "torch")
+        _install_backend(session, "jax")
     session.run("python", "benchmarks/epoch.py", "--backend", backend, *session.posargs)
 
 
@@ -88,9 +89,9 @@ CONFORMANCE_TESTS = ["tests/test_conformance.py", "tests/test_oracles.py",
 def conformance(session: nox.Session) -> None:
     """Every available backend through the contract; writes conformance-report.md/.json.
 
-    Installs the CPU backends (numpy, array_api_strict, torch); CuPy only where a GPU is.
+    Installs the CPU backends (numpy, array_api_strict, torch, jax); CuPy only where a GPU is.
     ``nox -s conformance -- --report-dir DIR`` writes the report elsewhere."""
-    names = ["numpy", "array_api_strict", "torch"]
+    names = ["numpy", "array_api_strict", "torch", "jax"]
     if backends.get("cupy").gpu_present()[0]:
         names.append("cupy")
     session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-NAMES = ("numpy", "array_api_strict", "torch", "cupy")
+NAMES = ("numpy", "array_api_strict", "torch", "jax", "cupy")
 
 
 def get(name: str) -> ModuleType:

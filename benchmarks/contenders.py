@@ -46,7 +46,8 @@ class Contender:
     def available(self) -> tuple[bool, str]:
         """A cheap probe (no heavy import): is the library installed, is a GPU there?"""
         module = {"numpy": "numpy", "array_api_strict": "array_api_strict", "torch": "torch",
-                  "cupy": "cupy", "sklearn": "sklearn", "book": "numpy"}[self.library]
+                  "cupy": "cupy", "sklearn": "sklearn", "book": "numpy",
+                  "jax": "jax"}[self.library]
         if importlib.util.find_spec(module) is None:
             return False, f"{module} is not installed"
         if self.device == "cuda":
@@ -71,6 +72,10 @@ CONTENDERS = {c.name: c for c in [
     Contender("xmlp-torch", "xmlp torch", "xmlp", "torch", "cpu", "torch", "full"),
     Contender("xmlp-torch-cuda", "xmlp torch", "xmlp", "torch", "cuda", "torch", "full"),
     Contender("xmlp-cupy", "xmlp cupy", "xmlp", "cupy", "cuda", "cupy", "full"),
+    # JAX on the CPU runs in the numpy session too, so that its ratio to NumPy is measured
+    # side by side.  The core runs eagerly on it, one dispatched operation at a time.
+    Contender("xmlp-jax", "xmlp jax (eager)", "xmlp", "jax", "cpu", "numpy", "subset",
+              "jax.numpy op by op, no jit; jax_enable_x64 on"),
     # PyTorch eager on the CPU runs in the numpy session, interleaved with xmlp numpy,
     # scikit-learn and the book's loop: the ratios the targets are about come from one run.
     Contender("torch", "PyTorch eager", "peer", "torch", "cpu", "numpy", "full",
@@ -191,6 +196,10 @@ class XmlpTrainer(_Trainer):
         self.internal_seconds.append(h.seconds[-1])
 
     def sync(self) -> None:
+        if self.contender.library == "jax":  # dispatch is asynchronous: wait for the results
+            for a in self.net._W + self.net._b:
+                a.block_until_ready()
+            return
         self.plumbing.sync(self.net.device)
 
     def epoch(self) -> None:

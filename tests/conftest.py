@@ -86,7 +86,7 @@ class BackendCase:
 #: (backend, device kind) pairs under test; strict runs on its second device, which
 #: catches any array created without ``device=``.
 CASES = [("numpy", "cpu"), ("array_api_strict", "device1"), ("torch", "cpu"),
-         ("torch", "cuda"), ("cupy", "cuda")]
+         ("torch", "cuda"), ("jax", "cpu"), ("cupy", "cuda")]
 
 
 def _case(name: str, kind: str) -> BackendCase:
@@ -105,7 +105,7 @@ def _case(name: str, kind: str) -> BackendCase:
 
 
 def _ids(cases):
-    return [name if name in ("numpy", "array_api_strict", "cupy") else f"{name}-{kind}"
+    return [name if name in ("numpy", "array_api_strict", "jax", "cupy") else f"{name}-{kind}"
             for name, kind in cases]
 
 

@@ -29,8 +29,11 @@ def run_tolerance(case, dtype: str, epochs: int) -> float:
         return 1e-3 if epochs == 1 else 1e-2
     if case.name in ("numpy", "array_api_strict"):
         return 1e-12  # the same arithmetic underneath: expected bit-identical
-    if "cuda" in str(case.device).lower() or case.name == "cupy":
+    if "cuda" in str(case.device).lower() or "gpu" in str(case.device).lower() \
+            or case.name == "cupy":
         return 1e-9  # GPU BLAS and reductions sum in a different order
+    if case.name == "jax":
+        return 1e-12  # XLA on CPU: 1.3e-14 after 3 epochs as measured
     return 1e-10  # torch CPU: its own kernels and reduction order
 
 

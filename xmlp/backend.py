@@ -85,6 +85,7 @@ BACKENDS = {
     "torch": _Spec("array_api_compat.torch", "torch", "torch"),
     "cupy": _Spec("array_api_compat.cupy", "cupy", "cupy-cuda12x"),
     "array_api_strict": _Spec("array_api_strict", "strict", "array-api-strict"),
+    "jax": _Spec("jax.numpy", "jax", "jax"),
 }
 _ALIASES = {"np": "numpy", "pytorch": "torch", "strict": "array_api_strict",
             "array-api-strict": "array_api_strict"}
@@ -113,7 +114,19 @@ def _import_named(name: str) -> types.ModuleType:
         ) from exc
     if name == "cupy":
         _check_cuda(xp)
+    if name == "jax":
+        _enable_x64()
     return xp
+
+
+def _enable_x64() -> None:
+    """JAX computes in 32 bits unless ``jax_enable_x64`` is on, silently truncating float64
+    and int64 requests.  The core always names its dtypes, so turning it on (a process-wide
+    JAX setting) makes float64 mean float64 and index arrays int64, as on every backend."""
+    import jax
+
+    if not jax.config.read("jax_enable_x64"):
+        jax.config.update("jax_enable_x64", True)
 
 
 def _check_cuda(xp: types.ModuleType) -> None:
@@ -256,6 +269,8 @@ def to_numpy(x: Any) -> np.ndarray:
         return x.detach().cpu().numpy()
     if array_api_compat.is_cupy_array(x):
         return x.get()
+    if array_api_compat.is_jax_array(x):
+        return np.array(x)  # a writable copy: JAX buffers are read-only
     if array_api_compat.is_array_api_strict_namespace(array_api_compat.array_namespace(x)):
         import array_api_strict
 
@@ -271,6 +286,8 @@ def namespace_name(x: Any) -> str:
         return "torch"
     if array_api_compat.is_cupy_array(x):
         return "cupy"
+    if array_api_compat.is_jax_array(x):
+        return "jax"
     return type(x).__module__.split(".")[0]
 
 
