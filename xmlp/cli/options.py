@@ -103,7 +103,7 @@ def unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
     hints = []
     for arg in extras:
         if arg.startswith("-"):
-            close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1, cutoff=0.8)
             if close:
                 hints.append(f"did you mean {' or '.join(close)}?")
     hint = f" ({'; '.join(hints)})" if hints else ""
