@@ -71,8 +71,13 @@ from typing import Any
 
 import array_api_compat
 import numpy as np
-import scipy.optimize
-import sklearn
+
+try:
+    import scipy.optimize
+    import sklearn
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(f"xmlp.sklearn needs scikit-learn and SciPy ({exc}); install them with: "
+                      "pip install 'xmlp[sklearn]'") from exc
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
