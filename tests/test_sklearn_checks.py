@@ -4,6 +4,7 @@ including its array-API checks on every installed namespace and device."""
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 
 import pytest
@@ -16,7 +17,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from xmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
-ESTIMATORS = [MLPClassifier(), MLPRegressor()]
+#: max_iter=60 (every other parameter at its default) keeps the suite short;
+#: XMLP_SKLEARN_CHECKS_DEFAULTS=1 runs the checks on the default estimators (max_iter=200).
+_KW = {} if os.environ.get("XMLP_SKLEARN_CHECKS_DEFAULTS") == "1" else {"max_iter": 60}
+ESTIMATORS = [MLPClassifier(**_KW), MLPRegressor(**_KW)]
 
 #: Checks expected to fail, with the reason (none at the moment).
 EXPECTED_FAILURES: dict[str, str] = {}
