@@ -16,7 +16,8 @@ import xmlp
 def _versions() -> dict:
     out = {"python": platform.python_version(), "numpy": np.__version__,
            "xmlp": xmlp.__version__}
-    for mod in ("array_api_compat", "array_api_strict", "torch", "jax", "cupy"):
+    for mod in ("array_api_compat", "array_api_strict", "torch", "jax", "cupy", "sklearn",
+                "scipy"):
         try:
             out[mod] = __import__(mod).__version__
         except Exception:  # not installed (or unusable): reported as absent

@@ -8,6 +8,12 @@ reason.  Unset: every backend that is available here.
 from __future__ import annotations
 
 import os
+
+# scikit-learn refuses array_api_dispatch=True unless SciPy's array-API support was switched
+# on before SciPy was first imported: do it here, before any test module imports either, so
+# that the estimators' dispatch tests (tests/test_sklearn*.py) run in this process.
+# Nothing else in the suite uses SciPy.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 from dataclasses import dataclass
 from typing import Any
 

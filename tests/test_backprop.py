@@ -11,8 +11,8 @@ import pytest
 import reference
 
 COMBOS = [("quadratic", "sigmoid"), ("quadratic", "softmax"), ("quadratic", "identity"),
-          ("cross-entropy", "sigmoid"), ("log-likelihood", "softmax")]
-HIDDEN = ["sigmoid", "tanh", "relu"]
+          ("cross-entropy", "sigmoid"), ("log-likelihood", "softmax"), ("poisson", "exp")]
+HIDDEN = ["sigmoid", "tanh", "relu", "identity"]
 REGS = [dict(), dict(lmbda=0.7), dict(l1=0.3)]
 
 
@@ -20,7 +20,7 @@ def _data(n=6, n_in=4, n_out=3, seed=1, regression=False):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, n_in))
     if regression:
-        return X, rng.normal(size=(n, n_out))
+        return X, np.abs(rng.normal(size=(n, n_out)))  # >= 0: also Poisson targets
     return X, rng.integers(0, n_out, size=n)
 
 
@@ -54,7 +54,7 @@ def _rel_error(a, b):
 @pytest.mark.parametrize("reg", REGS, ids=["noreg", "L2", "L1"])
 def test_gradient_matches_central_differences(bk, cost, output, hidden, reg):
     """The full SGD step direction (BP1-BP4 + regulariser) is the gradient of total_cost."""
-    X, y = _data(regression=output == "identity")
+    X, y = _data(regression=output in ("identity", "exp"))
     net = bk.network([4, 5, 3], hidden=hidden, output=output, cost=cost, seed=3)
     before_w, before_b = net.parameters_numpy()
     numeric = _numerical_gradient(net, X, y, **reg)
@@ -69,7 +69,7 @@ def test_gradient_matches_central_differences(bk, cost, output, hidden, reg):
 
 @pytest.mark.parametrize("cost,output", COMBOS)
 def test_gradients_method_is_summed_backprop(bk, cost, output):
-    X, y = _data(n=5, regression=output == "identity")
+    X, y = _data(n=5, regression=output in ("identity", "exp"))
     net = bk.network([4, 6, 3], output=output, cost=cost, seed=0)
     numeric = _numerical_gradient(net, X, y)  # of the mean cost
     nW, nb = net.gradients(X, y)

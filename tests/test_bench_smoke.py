@@ -186,3 +186,20 @@ def test_committed_reports_name_no_path_of_a_machine():
         if path.suffix in (".json", ".md", ".txt"):
             hits = machine_path.findall(path.read_text(encoding="utf-8"))
             assert not hits, f"{path.name} names machine paths: {hits[:3]}"
+
+
+def test_estimator_benchmark_writes_json_and_markdown(tmp_path):
+    pytest.importorskip("sklearn")
+    estimator = _module("estimator")
+    args = ["--data", "sample", "--n-train", "300", "--n-test", "100", "--epochs", "1",
+            "--repeat", "1", "--pause", "0", "--out", str(tmp_path), "--name", "est"]
+    assert estimator.main(args) == 0
+    doc = json.loads((tmp_path / "est.json").read_text())
+    assert doc["command"].startswith("python benchmarks/estimator.py")
+    assert {r["contender"] for r in doc["records"]} == {"xmlp-numpy", "sklearn"}
+    assert set(doc["ratios"]) == {"xmlp-numpy / sklearn, adam", "xmlp-numpy / sklearn, sgd"}
+    for r in doc["records"]:
+        assert r["seconds_median"] > 0 and r["epochs"] == 1
+        if r["contender"] == "xmlp-numpy":  # the same model as scikit-learn's (float32)
+            assert r["max_coef_difference_vs_sklearn"] < 1e-4
+    assert "| adam | xmlp-numpy |" in (tmp_path / "est.md").read_text()

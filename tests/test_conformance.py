@@ -81,10 +81,10 @@ def test_cost_and_output_error(bk, conformance, cost_name, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "identity"])
 @pytest.mark.parametrize("cost,output", [("quadratic", "sigmoid"), ("quadratic", "identity"),
                                          ("cross-entropy", "sigmoid"),
-                                         ("log-likelihood", "softmax")])
+                                         ("log-likelihood", "softmax"), ("poisson", "exp")])
 def test_gradients(bk, conformance, cost, output, hidden, dtype):
     rng = np.random.default_rng(5)
     X, labels = rng.random((32, 12)), rng.integers(0, 4, 32)

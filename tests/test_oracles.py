@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 import xmlp
+from xmlp import costs
 from xmlp.network import backprop, forward
 
 PAIRS = [("quadratic", "sigmoid"), ("quadratic", "softmax"), ("quadratic", "identity"),
-         ("cross-entropy", "sigmoid"), ("log-likelihood", "softmax")]
+         ("cross-entropy", "sigmoid"), ("log-likelihood", "softmax"), ("poisson", "exp")]
 
 
 def _problem(seed=0, n=9, sizes=(5, 7, 6, 4)):
@@ -24,7 +25,8 @@ def _problem(seed=0, n=9, sizes=(5, 7, 6, 4)):
 def _torch_loss(torch, Ws, bs, X, Y, hidden, output, cost, masks):
     """The summed cost written directly in torch (no xmlp code)."""
     F = torch.nn.functional
-    act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[hidden]
+    act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
+           "identity": lambda t: t}[hidden]
     a = X
     for l, (W, b) in enumerate(zip(Ws, bs)):
         z = a @ W + b
@@ -34,13 +36,15 @@ def _torch_loss(torch, Ws, bs, X, Y, hidden, output, cost, masks):
         return F.binary_cross_entropy_with_logits(z, Y, reduction="sum")
     if cost == "log-likelihood":
         return -(Y * F.log_softmax(z, dim=1)).sum()
+    if cost == "poisson":  # half the Poisson deviance, exp output
+        return (torch.exp(z) - Y * z + torch.special.xlogy(Y, Y) - Y).sum()
     out = {"sigmoid": torch.sigmoid, "identity": lambda t: t,
            "softmax": lambda t: torch.softmax(t, dim=1)}[output](z)
     return 0.5 * ((out - Y) ** 2).sum()
 
 
 @pytest.mark.parametrize("cost,output", PAIRS)
-@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "identity"])
 @pytest.mark.parametrize("dropout", [False, True])
 def test_gradients_equal_torch_autograd(cost, output, hidden, dropout):
     torch = pytest.importorskip("torch", reason="the autograd oracle needs torch")
@@ -57,6 +61,40 @@ def test_gradients_equal_torch_autograd(cost, output, hidden, dropout):
     loss.backward()
     for ours, theirs in zip(nW + nb, [t.grad.numpy() for t in tW + tb]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("cost,output", PAIRS)
+def test_weighted_gradients_and_cost_equal_torch_autograd(cost, output):
+    """backprop(weights=w, return_cost=True): the gradient and value of sum_x w_x C_x."""
+    torch = pytest.importorskip("torch", reason="the autograd oracle needs torch")
+    X, Y, _ = _problem(4)
+    w = np.random.default_rng(5).uniform(0.0, 2.0, X.shape[0])
+    net = xmlp.Network([5, 7, 6, 4], hidden="tanh", output=output, cost=cost, seed=6,
+                       dtype="float64")
+    nW, nb, total = backprop(net._W, net._b, X, Y, net.hidden, net.output, net.cost,
+                             scale=0.5, weights=w, return_cost=True)
+    tW = [torch.tensor(W, requires_grad=True) for W in net._W]
+    tb = [torch.tensor(b, requires_grad=True) for b in net._b]
+    tw = torch.tensor(w)[:, None]
+    # the weighted sum of per-example costs: weight each row's contribution
+    loss = sum(_torch_loss(torch, tW, tb, torch.tensor(X[i:i + 1]), torch.tensor(Y[i:i + 1]),
+                           "tanh", output, cost, None) * tw[i, 0] for i in range(len(X)))
+    loss.backward()
+    assert total.shape == () and abs(float(total) - loss.item()) <= 1e-12 * abs(loss.item())
+    for ours, theirs in zip(nW + nb, [t.grad.numpy() for t in tW + tb]):
+        np.testing.assert_allclose(ours, 0.5 * theirs, rtol=1e-12, atol=1e-13)
+
+
+def test_poisson_cost_is_half_the_deviance():
+    z = np.array([[-1.0, 0.5, 2.0], [0.0, 1.0, -3.0]])
+    y = np.array([[0.0, 2.0, 7.0], [1.0, 0.0, 0.5]])
+    mu = np.exp(z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y_ln = np.where(y > 0, y * np.log(y / mu), 0.0)
+    want = np.sum(y_ln - y + mu, axis=1)  # half of 2 (y ln(y/mu) - y + mu)
+    cost = costs.get("poisson")
+    np.testing.assert_allclose(cost.fn(z, mu, y), want, rtol=1e-14)
+    assert np.all(cost.fn(np.log(y + (y == 0)), y + (y == 0), y + (y == 0)) == 0)  # perfect fit
 
 
 @pytest.mark.parametrize("cost,output", PAIRS)

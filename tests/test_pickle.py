@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import xmlp
-from xmlp import backend
+from xmlp import backend, checkpoint
 
 
 def _trained(bk):
@@ -56,3 +56,26 @@ def test_unpickling_without_the_backend_names_the_fix(monkeypatch):
     monkeypatch.setattr("xmlp.network.resolve", missing)
     with pytest.raises(xmlp.BackendUnavailable, match=r"pip install 'xmlp\[torch\]'"):
         pickle.loads(data)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_checkpointed_fit_round_trip(bk, tmp_path, how):
+    """A checkpoint's state and the network it belongs to survive pickle / deepcopy, and
+    resuming from the copies ends exactly where resuming from the originals does."""
+    rng = np.random.default_rng(2)
+    X, y = rng.random((30, 6)), rng.integers(0, 3, 30)
+    path = tmp_path / "run.ckpt"
+    kw = dict(batch_size=7, eta=0.05, optimizer="adam", monitor=(), checkpoint=path)
+    net = bk.network([6, 5, 3], cost="cross-entropy", seed=4)
+    net.fit(bk.asarray(X), y, epochs=2, **kw)
+    ckpt = checkpoint.load(path, net)
+    copy_of = (lambda o: pickle.loads(pickle.dumps(o))) if how == "pickle" else copy.deepcopy
+    ckpt2, net2 = copy_of(ckpt), copy_of(net)
+    assert ckpt2.optimizer == ckpt.optimizer and ckpt2.rng == ckpt.rng
+    for group, arrays in ckpt.arrays.items():
+        for a, b in zip(ckpt2.arrays[group], arrays):
+            np.testing.assert_array_equal(a, b)
+    net.fit(bk.asarray(X), y, epochs=4, resume=path, **kw)
+    net2.fit(bk.asarray(X), y, epochs=4, resume=path, **dict(kw, checkpoint=None))
+    for a, b in zip(sum(net2.parameters_numpy(), []), sum(net.parameters_numpy(), [])):
+        np.testing.assert_array_equal(a, b)

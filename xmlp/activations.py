@@ -1,4 +1,6 @@
-"""Activation functions sigma(z) and their derivatives, as pure array-API functions.
+"""Activation functions sigma(z) and their derivatives, as pure array-API functions:
+sigmoid, tanh, relu and identity (hidden layers), softmax, sigmoid, identity and exp
+(output layers; exp is the inverse of Poisson regression's log link).
 
 Each activation provides
 
@@ -62,6 +64,14 @@ def _identity_vjp(z: Array, a: Array, g: Array, xp: Any = None) -> Array:
     return g
 
 
+def _exp(z: Array, xp: Any = None) -> Array:
+    return (array_namespace(z) if xp is None else xp).exp(z)
+
+
+def _exp_vjp(z: Array, a: Array, g: Array, xp: Any = None) -> Array:
+    return g * a  # exp'(z) = exp(z)
+
+
 def softmax(z: Array, xp: Any = None) -> Array:
     """Softmax along the last axis, shifted by the row maximum so exp never overflows."""
     xp = array_namespace(z) if xp is None else xp
@@ -107,10 +117,11 @@ ACTIVATIONS = {
     "tanh": Activation("tanh", _tanh, _tanh_vjp),
     "relu": Activation("relu", _relu, _relu_vjp),
     "identity": Activation("identity", _identity, _identity_vjp),
+    "exp": Activation("exp", _exp, _exp_vjp),  # the log link of Poisson regression
     "softmax": Activation("softmax", softmax, _softmax_vjp, elementwise=False),
 }
-HIDDEN = ("sigmoid", "tanh", "relu")
-OUTPUT = ("sigmoid", "softmax", "identity")
+HIDDEN = ("sigmoid", "tanh", "relu", "identity")  # identity: a linear bottleneck layer
+OUTPUT = ("sigmoid", "softmax", "identity", "exp")
 
 
 def get(name: str | Activation, allowed: tuple[str, ...] = tuple(ACTIVATIONS)) -> Activation:

@@ -6,6 +6,10 @@ activation, ``y`` the one-hot (or real-valued) target; all of shape (n, n_out).
 * quadratic        C_x = 1/2 ||a - y||^2                 delta^L = (a - y) * sigma'(z^L)
 * cross-entropy    C_x = -sum[y ln a + (1-y) ln(1-a)]     delta^L = a - y   (sigmoid output)
 * log-likelihood   C_x = -sum y ln a  (= -ln a_y)         delta^L = a - y   (softmax output)
+* poisson          C_x = sum[a - y ln a + y ln y - y]    delta^L = a - y   (exp output, y >= 0)
+
+The Poisson cost is half the Poisson deviance (0 for a perfect fit), with a = e^z, so
+ln a = z: it is evaluated from z too.
 
 Cross-entropy and log-likelihood are evaluated from z, not from a: ln sigma(z) =
 -softplus(-z) and ln softmax(z) = z - logsumexp(z), so saturated outputs give finite
@@ -54,6 +58,14 @@ def _log_likelihood_fn(z: Array, a: Array, y: Array, xp: Any = None) -> Array:
     return -xp.sum(y * log_softmax(z, xp), axis=-1)
 
 
+def _poisson_fn(z: Array, a: Array, y: Array, xp: Any = None) -> Array:
+    # half deviance y ln(y / a) - y + a, with ln a = z and 0 ln 0 = 0
+    xp = array_namespace(z) if xp is None else xp
+    positive = y > 0
+    y_ln_y = xp.where(positive, y * xp.log(xp.where(positive, y, 1.0)), 0.0)
+    return xp.sum(a - y * z + y_ln_y - y, axis=-1)
+
+
 def _a_minus_y(z: Array, a: Array, y: Array, act: Activation, xp: Any = None) -> Array:
     return a - y
 
@@ -76,6 +88,7 @@ COSTS = {
                           ("sigmoid",), "CrossEntropyCost"),
     "log-likelihood": Cost("log-likelihood", _log_likelihood_fn, _a_minus_y,
                            ("softmax",), "LogLikelihoodCost"),
+    "poisson": Cost("poisson", _poisson_fn, _a_minus_y, ("exp",), "PoissonCost"),
 }
 _BY_NETWORK2_NAME = {c.network2_name: c for c in COSTS.values()}
 _ALIASES = {"cross_entropy": "cross-entropy", "crossentropy": "cross-entropy",

@@ -85,11 +85,17 @@ def forward(Ws: Sequence[Array], bs: Sequence[Array], X: Array, hidden: Activati
 
 def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidden: Activation,
              output: Activation, cost: Cost, masks: Sequence[Array] | None = None,
-             scale: float = 1.0, xp: Any = None):
+             scale: float = 1.0, xp: Any = None, weights: Array | None = None,
+             return_cost: bool = False):
     """Gradients of the summed cost over the mini-batch, times ``scale``: (nabla_W, nabla_b).
 
     The trainer passes ``scale = eta / m``: multiplying the small (m, n_l) error instead of
     the (n_{l-1}, n_l) gradient makes the SGD step a single subtraction per parameter.
+
+    ``weights`` (m,), optional: per-example weights w_x; the summed cost is then
+    sum_x w_x C_x, so row x of delta^L is multiplied by w_x.  ``return_cost=True`` also
+    returns that summed cost (unscaled, a 0-d array on the device) from the same forward
+    pass: (nabla_W, nabla_b, cost).
     """
     xp = array_namespace(X, Y) if xp is None else xp
     inputs, Z, A = forward(Ws, bs, X, hidden, output, masks, xp)
@@ -97,6 +103,8 @@ def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidde
     nabla_W: list[Array] = [None] * L
     nabla_b: list[Array] = [None] * L
     delta = cost.delta(Z[-1], A[-1], Y, output, xp)  # BP1, (m, n_L)
+    if weights is not None:
+        delta = delta * weights[:, None]
     for l in range(L - 1, -1, -1):
         scaled = delta if scale == 1.0 else scale * delta
         nabla_b[l] = xp.sum(scaled, axis=0)  # BP3, (n_l,)
@@ -106,7 +114,10 @@ def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidde
             if masks is not None:
                 g = g * masks[l - 1]  # dropped neurons pass no error back
             delta = hidden.vjp(Z[l - 1], A[l - 1], g, xp)  # BP2
-    return nabla_W, nabla_b
+    if not return_cost:
+        return nabla_W, nabla_b
+    c = cost.fn(Z[-1], A[-1], Y, xp)  # (m,)
+    return nabla_W, nabla_b, xp.sum(c if weights is None else c * weights)
 
 
 class Network:
@@ -115,10 +126,11 @@ class Network:
     Parameters
     ----------
     sizes : neurons per layer, input first, e.g. ``[784, 30, 10]``.
-    hidden : activation of the hidden layers: "sigmoid", "tanh" or "relu".
-    output : output activation: "sigmoid", "softmax" or "identity"; default: the one the cost
-        goes with (softmax for log-likelihood, sigmoid otherwise).
-    cost : "quadratic", "cross-entropy" (sigmoid output) or "log-likelihood" (softmax output).
+    hidden : activation of the hidden layers: "sigmoid", "tanh", "relu" or "identity".
+    output : output activation: "sigmoid", "softmax", "identity" or "exp"; default: the one
+        the cost goes with (softmax for log-likelihood, exp for poisson, sigmoid otherwise).
+    cost : "quadratic", "cross-entropy" (sigmoid output), "log-likelihood" (softmax output)
+        or "poisson" (exp output: Poisson regression, half the deviance).
     init : "normalized" (network2, N(0, 1/n_in)), "large" (network.py, N(0, 1)), "glorot", "he".
     backend : "numpy", "cupy", "torch", "array_api_strict" or an array-API namespace module.
     device : the backend's device (default: the namespace's default device).
@@ -223,7 +235,7 @@ class Network:
 
     def _targets(self, y: Any, n: int, what: str = "y") -> tuple[Array, Array]:
         return check.targets(y, self.backend, self.dtype, n, self.sizes[-1],
-                             regression=self.output.name == "identity", what=what)
+                             regression=self.output.name in ("identity", "exp"), what=what)
 
     def _output(self, X: Array) -> tuple[Array, Array]:
         """(Z^L, A^L) for validated X, without dropout."""
