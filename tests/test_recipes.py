@@ -1,0 +1,305 @@
+"""Tests for xmlp.recipes and its command-line functions.
+
+Every quick variant runs on the embedded sample and must land in its recorded band.  No test
+touches the network: MNIST's absence is simulated with empty directories and a download that
+fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import xmlp
+from xmlp import _reproduce_cli as cli
+from xmlp import recipes
+from xmlp.datasets import DatasetNotFound, fetch
+from xmlp.init import INITIALISERS
+from xmlp.train import History
+
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+#: The book's figures (book-figures notes), by recipe name.
+BOOK = {"ch1-30": 0.9542, "ch1-100": 0.9659, "ch3-30": 0.9549, "ch3-100": 0.9682,
+        "ch3-l2-30": 0.9649, "ch3-l2": 0.9792, "ch3-l2-60": 0.9804, "ch6-fc": 0.9780}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread():
+    """One BLAS thread: the quick runs check numbers, not speed, and on a busy 2-core machine
+    OpenBLAS's spin-waiting threads made them up to 20x slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture
+def no_mnist(tmp_path, monkeypatch):
+    """No cache, $XMLP_DATA or system directory holds MNIST, and every download fails."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("XMLP_DATA", str(tmp_path / "xmlp-data"))
+    monkeypatch.setattr(fetch, "SYSTEM_DIRS", {})
+    opened = []
+
+    def offline(url, timeout=None):
+        opened.append(url)
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(fetch, "urlopen", offline)
+    return opened
+
+
+@pytest.fixture(scope="module")
+def quick_ch1():
+    return recipes.run("ch1-30", quick=True, seed=0)
+
+
+# ------------------------------------------------------------------------------ the data
+def test_the_book_s_recipes_and_figures():
+    for name, figure in BOOK.items():
+        recipe = recipes.get(name)
+        assert recipe.published == figure and recipe.confirmed
+        assert recipe.dataset == "mnist" and recipe.train_size == 50_000
+        assert recipe.batch_size == 10
+    assert list(recipes.RECIPES)[:2] == ["ch1-30", "ch1-100"]
+    assert {"ch3-init", "softmax-11x11", "fashion-mnist"} <= set(recipes.RECIPES)
+    ch1 = recipes.get("ch1-30")
+    assert (ch1.sizes, ch1.cost, ch1.init, ch1.eta, ch1.epochs) == (
+        (784, 30, 10), "quadratic", "large", 3.0, 30)
+    assert recipes.get("ch3-30").eta == 0.5 and recipes.get("ch3-30").cost == "cross-entropy"
+    l2 = recipes.get("ch3-l2")
+    assert (l2.sizes, l2.lmbda, l2.epochs, l2.report_on) == ((784, 100, 10), 5.0, 30,
+                                                            "validation")
+    assert (recipes.get("ch3-l2-60").eta, recipes.get("ch3-l2-60").epochs) == (0.1, 60)
+    ch6 = recipes.get("ch6-fc")
+    assert (ch6.cost, ch6.output, ch6.epochs, ch6.evaluate_on, ch6.report_on) == (
+        "log-likelihood", "softmax", 60, "validation", "test")
+    assert recipes.get("softmax-11x11").downsample == 2
+    assert recipes.get("softmax-11x11").sizes[0] == 121
+    assert recipes.get("fashion-mnist").dataset == "fashion-mnist"
+    assert recipes.get("ch3-init").published is None
+
+
+@pytest.mark.parametrize("name", list(recipes.RECIPES))
+def test_every_recipe_has_the_fields(name):
+    r = recipes.RECIPES[name]
+    assert r.name == name and r.title and r.section
+    assert r.chapter is None or r.chapter in (1, 2, 3, 4, 5, 6)
+    assert len(r.sizes) >= 2 and all(isinstance(s, int) and s > 0 for s in r.sizes)
+    assert r.sizes[-1] == 10 and r.init in INITIALISERS
+    assert r.eta > 0 and r.epochs >= 1 and r.batch_size >= 1 and r.lmbda >= 0
+    assert 0 <= r.momentum < 1 and 0 <= r.dropout < 1
+    assert r.report in ("best", "final") and r.evaluate_on in ("test", "validation")
+    assert r.train_size + r.validation == 60_000
+    assert isinstance(r.confirmed, bool)
+    if r.published is None:
+        assert r.note and not r.confirmed  # no figure: the note says why
+    else:
+        assert 0.9 < r.published < 1
+    q = r.quick
+    assert 1 <= q.epochs <= 10 and len(q.seeds) == 5
+    assert q.band == pytest.approx((min(q.seeds) - 0.015, max(q.seeds) + 0.015), abs=1e-9)
+    assert r.measure.startswith(r.report_on)
+    net = xmlp.Network(**r.network_options(), seed=0)  # the settings make a network
+    assert net.sizes == list(r.sizes)
+    assert set(r.fit_options()) >= {"epochs", "batch_size", "eta", "lmbda", "dropout"}
+
+
+def test_recipes_are_frozen_and_checked():
+    with pytest.raises(AttributeError):
+        recipes.get("ch1-30").eta = 1.0
+    q = recipes.Quick(epochs=1, band=(0.1, 0.2))
+    with pytest.raises(ValueError, match="report"):
+        recipes.Recipe(name="x", title="x", chapter=1, section="x", sizes=(784, 10),
+                       cost="quadratic", eta=1.0, epochs=1, quick=q, report="peak")
+    with pytest.raises(ValueError, match="validation"):
+        recipes.Recipe(name="x", title="x", chapter=1, section="x", sizes=(784, 10),
+                       cost="quadratic", eta=1.0, epochs=1, quick=q, evaluate_on="validation")
+
+
+def test_get_errors():
+    assert recipes.get("ch3-l2") is recipes.RECIPES["ch3-l2"]
+    with pytest.raises(ValueError, match="did you mean 'ch1-30'") as excinfo:
+        recipes.get("ch1-3O")
+    assert all(name in str(excinfo.value) for name in recipes.RECIPES)
+    with pytest.raises(ValueError, match="unknown recipe 'zzz'; known recipes: ch1-30"):
+        recipes.get("zzz")
+    with pytest.raises(TypeError, match="str"):
+        recipes.get(30)
+
+
+# ------------------------------------------------------------------------------ quick runs
+@pytest.mark.parametrize("name", list(recipes.RECIPES))
+def test_quick_variant_lands_in_its_band(name):
+    result = recipes.run(name, quick=True, seed=0)
+    lo, hi = result.band
+    assert lo <= result.accuracy <= hi, f"{name}: {result.accuracy} outside [{lo}, {hi}]"
+    assert result.in_band and result.quick and result.dataset == "mnist-sample"
+    assert result.accuracy == pytest.approx(result.recipe.quick.seeds[0], abs=0.015)
+    assert result.epochs == len(result.curve) == result.recipe.quick.epochs
+    assert result.difference is None  # the sample is not the book's data
+    assert result.n_measured == 1000 and result.backend == "numpy"
+
+
+def test_result_follows_the_book_s_measure(quick_ch1):
+    r = quick_ch1
+    assert r.accuracy == max(r.curve) and r.curve[r.epoch - 1] == r.accuracy
+    assert r.history.evaluation_accuracy and r.measured_on == "test"
+    assert r.seconds > 0 and r.total_seconds >= r.seconds and r.seed == 0
+    assert r.dtype == "float32" and r.device == "cpu" and r.n_train == 4000
+    ch6 = recipes.run("ch6-fc", quick=True, epochs=3)  # test accuracy at best validation
+    best = max(range(3), key=lambda i: ch6.history.evaluation_accuracy[i])
+    assert ch6.epoch == best + 1 and ch6.accuracy == ch6.curve[best]
+    assert ch6.n_train == 3000 and ch6.measured_on == "test"
+
+
+def test_run_options():
+    r = recipes.run("softmax-11x11", quick=True, epochs=2, seed=3, dtype="float64")
+    assert r.epochs == 2 and r.seed == 3 and r.dtype == "float64"
+    with pytest.raises(ValueError, match="quick runs use the embedded"):
+        recipes.run("ch1-30", quick=True, dataset="fashion-mnist")
+    with pytest.raises(ValueError, match="unknown dataset"):
+        recipes.run("ch1-30", dataset="cifar")
+    with pytest.raises(ValueError, match="epochs"):
+        recipes.run("ch1-30", quick=True, epochs=0)
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason="apt-get install dataset-fashion-mnist")
+def test_a_book_recipe_on_fashion_mnist():
+    r = recipes.run("ch3-30", dataset="fashion-mnist", epochs=1)
+    assert r.dataset == "fashion-mnist" and r.n_train == 50_000 and r.n_measured == 10_000
+    assert 0.7 < r.accuracy < 0.9 and r.difference is None
+    assert "not comparable (run on fashion-mnist" in recipes.format_comparison(r)
+
+
+def test_plot(tmp_path, quick_ch1):
+    pytest.importorskip("matplotlib")
+    path = recipes.plot_result(quick_ch1, tmp_path / "curve.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    recipes.run("ch3-init", quick=True, epochs=1, plot=tmp_path / "init.png")
+    assert (tmp_path / "init.png").stat().st_size > 0
+
+
+def test_importing_recipes_imports_no_plotting_library():
+    code = ("import sys, xmlp, xmlp.recipes, xmlp._reproduce_cli; "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------------------ MNIST missing
+def test_missing_mnist_raises_data_missing_with_the_fix(no_mnist, tmp_path):
+    with pytest.raises(recipes.DataMissing) as excinfo:
+        recipes.run("ch1-30")
+    exc = excinfo.value
+    assert isinstance(exc, DatasetNotFound) and isinstance(exc, FileNotFoundError)
+    assert no_mnist, "the download should have been tried"
+    message = str(exc)
+    assert message.startswith("MNIST is missing for recipe 'ch1-30'")
+    assert "could not be downloaded" in message
+    for fix in ("data_dir=DIR", "XMLP_DATA=DIR", "xmlp.datasets.load('mnist')",
+                "dataset='fashion-mnist'", "quick=True", "mnist.pkl.gz",
+                str(tmp_path / "xmlp-data" / "mnist")):
+        assert fix in message
+    assert "--quick" in exc.cli_message and "--dataset fashion-mnist" in exc.cli_message
+    assert "--data-dir DIR" in exc.cli_message and exc.dataset == "mnist"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(recipes.DataMissing, match="downloads are off"):
+        recipes.run("ch6-fc", data_dir=empty, download=False)
+
+
+def test_missing_mnist_leaves_the_quick_variant_working(no_mnist):
+    assert recipes.run("ch3-30", quick=True, epochs=1).accuracy > 0.5
+    assert not no_mnist  # the embedded sample needs no download
+
+
+# ------------------------------------------------------------------------------ reporting
+def _result(**changes) -> recipes.Result:
+    history = History(evaluation_accuracy=[0.95, 0.9551, 0.953], seconds=[1.0, 1.0, 1.0])
+    fields = dict(recipe=recipes.get("ch3-30"), accuracy=0.9551, published=0.9549,
+                  difference=0.9551 - 0.9549, epoch=2, epochs=3, seconds=3.2,
+                  total_seconds=4.0, backend="torch", device="cuda:0", dtype="float32",
+                  dataset="mnist", quick=False, measured_on="test", n_measured=10_000,
+                  n_train=50_000, seed=0, curve=(0.95, 0.9551, 0.953), history=history)
+    fields.update(changes)
+    return recipes.Result(**fields)
+
+
+def test_format_comparison():
+    text = recipes.format_comparison(_result())
+    lines = text.splitlines()
+    assert lines[0].startswith("ch3-30: network2: [784, 30, 10], cross-entropy")
+    assert "chapter 3, The cross-entropy cost function" in lines[1]
+    assert "mnist, 50000 training images" in text
+    assert " 95.49%  (test, best epoch, mnist)" in text
+    assert " 95.51%  (test, epoch 2 of 3, 9551 / 10000)" in text
+    assert "difference  +0.02 points" in text
+    assert "epochs      3 (stopped by: epochs)" in text
+    assert "time        3.2 s training, 4.0 s in all" in text
+    assert "backend     torch, device cuda:0, float32, seed 0" in text
+    assert "quick band" not in text
+
+
+def test_format_comparison_quick_and_no_figure(quick_ch1):
+    text = recipes.format_comparison(quick_ch1)
+    assert "embedded sample, quick variant" in text
+    assert "not comparable (quick variant" in text and "quick band  [" in text
+    assert ": inside" in text
+    fm = recipes.format_comparison(_result(recipe=recipes.get("fashion-mnist"), published=None,
+                                           difference=None, dataset="fashion-mnist"))
+    assert "published   none: Not from the book" in fm and "difference" not in fm
+    assert "after epoch 3" in fm
+
+
+# ------------------------------------------------------------------------------ command line
+def _args(*argv: str) -> argparse.Namespace:
+    return cli.add_arguments(argparse.ArgumentParser()).parse_args(list(argv))
+
+
+def test_cli_list(capsys):
+    assert cli.run_cli(_args("--list")) == 0
+    out = capsys.readouterr().out
+    for name, recipe in recipes.RECIPES.items():
+        assert name in out and recipe.title in out
+    assert "ch1-30" in out and "95.42%" in out and "ch. 1" in out and "98.04%" in out
+    assert "mnist validation, best epoch" in out and "no figure" in out
+
+
+def test_cli_missing_mnist_is_one_line_exit_1(no_mnist, capsys):
+    assert cli.run_cli(_args("ch1-30")) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in captured.err + captured.out
+    assert err.startswith("xmlp reproduce: error: MNIST is missing")
+    assert "--dataset fashion-mnist" in err and "--quick" in err and "--data-dir" in err
+
+
+def test_cli_quick_run(capsys, tmp_path):
+    assert cli.run_cli(_args("ch1-30", "--quick", "--epochs", "2", "--quiet")) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ch1-30: network.py") and "epoch 2 of 2" not in out.splitlines()[0]
+    assert "epoch 1/2" not in out  # --quiet: only the table
+    assert cli.run_cli(_args("softmax-11x11", "--quick", "--epochs", "1")) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/1  test accuracy" in out and "published   none" in out
+
+
+def test_cli_usage_errors(capsys):
+    assert cli.run_cli(_args("ch9-99")) == 2
+    assert "unknown recipe 'ch9-99'" in capsys.readouterr().err
+    assert cli.run_cli(_args()) == 2
+    captured = capsys.readouterr()
+    assert "ch1-30" in captured.out and "name a recipe" in captured.err
+    assert cli.main(["--epochs", "0"]) == 2
+    assert cli.run_cli(_args("ch1-30", "--quick", "--backend", "nope")) == 1
+    assert "nope" in capsys.readouterr().err

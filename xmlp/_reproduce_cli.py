@@ -1,0 +1,225 @@
+"""``xmlp reproduce``: rerun one of the book's experiments and compare with its figure.
+
+    xmlp reproduce --list                      # the recipes, their chapter and figure
+    xmlp reproduce ch1-30 --quick              # the embedded sample, seconds
+    xmlp reproduce ch3-l2 --plot curve.png     # the book's run on MNIST
+    xmlp reproduce ch3-100 --dataset fashion-mnist
+
+Two functions, self-contained so that the command line can register them as a subcommand:
+``add_arguments(parser)`` adds the options, ``run_cli(args)`` runs and returns the exit status:
+0 success, 1 runtime error (one line on stderr naming the fix, e.g. MNIST missing), 2 usage
+error (unknown recipe), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+__all__ = ["add_arguments", "run_cli", "recipe_table"]
+
+PROG = "xmlp reproduce"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``xmlp reproduce``'s arguments to ``parser``; return it."""
+    parser.add_argument("name", nargs="?", metavar="NAME",
+                        help="recipe to run (see --list), e.g. ch1-30")
+    parser.add_argument("--list", action="store_true",
+                        help="list the recipes with their chapter and published figure")
+    parser.add_argument("--quick", action="store_true",
+                        help="the quick variant: the embedded 4000/1000-image sample, a few "
+                             "epochs (seconds), checked against its recorded band")
+    parser.add_argument("--dataset", metavar="NAME",
+                        help="run the recipe on another dataset, e.g. fashion-mnist "
+                             "(default: the recipe's, MNIST for the book's runs)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="directory holding the dataset's four IDX files "
+                             "(default: $XMLP_DATA/NAME, then ~/.cache/xmlp/NAME)")
+    parser.add_argument("--backend", default="numpy", metavar="NAME",
+                        help="array backend: numpy, torch, cupy, array_api_strict "
+                             "(default: numpy)")
+    parser.add_argument("--device", default=None,
+                        help="device, e.g. cpu, cuda (default: the backend's default)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="floating-point precision (default: float32)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of initial weights, mini-batch order and dropout "
+                             "(default: 0)")
+    parser.add_argument("--epochs", type=_positive_int, metavar="N",
+                        help="override the recipe's number of epochs")
+    parser.add_argument("--plot", metavar="PNG",
+                        help="plot the learning curve with the published figure as a "
+                             "reference line (needs matplotlib)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the closing table (and errors)")
+    return parser
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def recipe_table() -> str:
+    """The recipes as a table: name, chapter, published figure and measure, title."""
+    from .recipes import RECIPES
+
+    rows = [("NAME", "CHAPTER", "PUBLISHED", "MEASURED ON", "WHAT")]
+    for r in RECIPES.values():
+        chapter = f"ch. {r.chapter}" if r.chapter else "-"
+        published = _pct(r.published) + ("" if r.confirmed or r.published is None else " ?")
+        measured = f"{r.dataset} {r.measure}" if r.published is not None else "no figure"
+        rows.append((r.name, chapter, published, measured, r.title))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(f"{cell:<{w}}" for cell, w in zip(row[:4], widths)) + "  " + row[4]
+             for row in rows]
+    lines.append("")
+    lines.append("Published figures are the book's, on MNIST's 10 000 test or validation "
+                 "images as stated; ? marks one not confirmed against the book's text.")
+    lines.append("Run one: xmlp reproduce NAME  (--quick: embedded sample, seconds; "
+                 "--dataset fashion-mnist: without MNIST)")
+    return "\n".join(lines)
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+
+
+def _device(backend: str, text: str | None) -> Any:
+    """--device as the backend's device object (None: the default one)."""
+    if text is None:
+        return None
+    if backend == "cupy":
+        import cupy
+
+        index = text.lower().removeprefix("cuda").removeprefix("gpu").lstrip(":") or "0"
+        if not index.isdigit():
+            raise ValueError(f"unknown cupy device {text!r}; use a GPU index such as 0")
+        return cupy.cuda.Device(int(index))
+    if backend in ("numpy", "array_api_strict"):
+        from .backend import resolve
+
+        b = resolve(backend)
+        try:
+            devices = list(b.xp.__array_namespace_info__().devices())
+        except AttributeError:
+            devices = [b.device]
+        for d in devices:
+            if text in (str(d), getattr(d, "name", None)) or f"'{text}'" in repr(d):
+                return d
+        raise ValueError(f"unknown device {text!r} for backend {backend!r}; choose one of "
+                         + ", ".join(str(d) for d in devices))
+    return text  # torch and others take the string
+
+
+class _Bar:
+    """A progress bar per epoch on a terminal (tqdm), fed by fit's progress hook."""
+
+    def __init__(self, epochs: int):
+        from tqdm.auto import tqdm
+
+        self.tqdm, self.epochs, self.bar, self.epoch = tqdm, epochs, None, None
+
+    def __call__(self, epoch: int, done: int, total: int) -> None:
+        if self.bar is None or epoch != self.epoch:
+            self.close()
+            self.epoch = epoch
+            self.bar = self.tqdm(total=total, desc=f"epoch {epoch + 1}/{self.epochs}",
+                                 unit="batch", leave=False, file=sys.stderr,
+                                 dynamic_ncols=True, mininterval=0.2)
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run ``xmlp reproduce`` with parsed ``args``; return the exit status."""
+    from . import BackendUnavailable, TrainingDiverged, TrainingInterrupted, recipes
+
+    if args.list:
+        print(recipe_table())
+        return 0
+    if args.name is None:
+        print(recipe_table())
+        _error("name a recipe to run, e.g. xmlp reproduce ch1-30 --quick")
+        return 2
+    try:
+        recipe = recipes.get(args.name)
+    except ValueError as exc:
+        _error(exc)
+        return 2
+    say = (lambda *a: None) if args.quiet else (lambda line="": print(line, flush=True))
+    epochs = args.epochs or (recipe.quick.epochs if args.quick else recipe.epochs)
+    bar = _Bar(epochs) if sys.stderr.isatty() and not args.quiet else None
+
+    def on_epoch(epoch: int, history) -> None:
+        if bar is not None:
+            bar.close()
+        line = f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  {recipe.evaluate_on} " \
+               f"accuracy {_pct(history.evaluation_accuracy[-1])}  {history.seconds[-1]:.2f} s"
+        if recipe.schedule:
+            line += f"  eta {history.eta[-1]:g}"
+        say(line)
+
+    data = "the embedded sample (quick)" if args.quick else (args.dataset or recipe.dataset)
+    say(f"{recipe.name}: {recipe.title}, on {data}")
+    errors = (ValueError, TypeError, OSError, ImportError, BackendUnavailable,
+              TrainingDiverged)
+    try:
+        result = recipes.run(recipe, quick=args.quick, dataset=args.dataset,
+                             backend=args.backend, device=_device(args.backend, args.device),
+                             dtype=args.dtype, seed=args.seed, epochs=args.epochs,
+                             plot=args.plot, callback=on_epoch, progress=bar,
+                             data_dir=args.data_dir)
+    except recipes.DataMissing as exc:
+        _error(exc.cli_message)
+        return 1
+    except (TrainingInterrupted, KeyboardInterrupt):
+        _error("interrupted")
+        return 130
+    except errors as exc:
+        if os.environ.get("XMLP_TRACEBACK"):
+            raise
+        _error(exc)
+        return 1
+    finally:
+        if bar is not None:
+            bar.close()
+    say()
+    print(recipes.format_comparison(result), flush=True)
+    if args.plot:
+        say(f"wrote the learning curve to {args.plot}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m xmlp._reproduce_cli ...`` until the command line registers the command."""
+    parser = add_arguments(argparse.ArgumentParser(
+        prog=PROG, description="Rerun one of the book's experiments and compare the accuracy "
+                               "with the published figure."))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    return run_cli(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
