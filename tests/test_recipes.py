@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 import xmlp
-from xmlp import _reproduce_cli as cli
 from xmlp import recipes
+from xmlp.cli import main as xmlp_main
+from xmlp.cli import reproduce as cli
 from xmlp.datasets import DatasetNotFound, fetch
 from xmlp.init import INITIALISERS
 from xmlp.train import History
@@ -189,7 +190,7 @@ def test_plot(tmp_path, quick_ch1):
 
 
 def test_importing_recipes_imports_no_plotting_library():
-    code = ("import sys, xmlp, xmlp.recipes, xmlp._reproduce_cli; "
+    code = ("import sys, xmlp, xmlp.recipes, xmlp.cli.reproduce; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parents[1])
@@ -267,7 +268,7 @@ def _args(*argv: str) -> argparse.Namespace:
 
 
 def test_cli_list(capsys):
-    assert cli.run_cli(_args("--list")) == 0
+    assert cli.run(_args("--list")) == 0
     out = capsys.readouterr().out
     for name, recipe in recipes.RECIPES.items():
         assert name in out and recipe.title in out
@@ -276,7 +277,7 @@ def test_cli_list(capsys):
 
 
 def test_cli_missing_mnist_is_one_line_exit_1(no_mnist, capsys):
-    assert cli.run_cli(_args("ch1-30")) == 1
+    assert cli.run(_args("ch1-30")) == 1
     captured = capsys.readouterr()
     err = captured.err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in captured.err + captured.out
@@ -285,21 +286,21 @@ def test_cli_missing_mnist_is_one_line_exit_1(no_mnist, capsys):
 
 
 def test_cli_quick_run(capsys, tmp_path):
-    assert cli.run_cli(_args("ch1-30", "--quick", "--epochs", "2", "--quiet")) == 0
+    assert cli.run(_args("ch1-30", "--quick", "--epochs", "2", "--quiet")) == 0
     out = capsys.readouterr().out
     assert out.startswith("ch1-30: network.py") and "epoch 2 of 2" not in out.splitlines()[0]
     assert "epoch 1/2" not in out  # --quiet: only the table
-    assert cli.run_cli(_args("softmax-11x11", "--quick", "--epochs", "1")) == 0
+    assert cli.run(_args("softmax-11x11", "--quick", "--epochs", "1")) == 0
     out = capsys.readouterr().out
     assert "epoch 1/1  test accuracy" in out and "published   none" in out
 
 
 def test_cli_usage_errors(capsys):
-    assert cli.run_cli(_args("ch9-99")) == 2
+    assert cli.run(_args("ch9-99")) == 2
     assert "unknown recipe 'ch9-99'" in capsys.readouterr().err
-    assert cli.run_cli(_args()) == 2
+    assert cli.run(_args()) == 2
     captured = capsys.readouterr()
     assert "ch1-30" in captured.out and "name a recipe" in captured.err
-    assert cli.main(["--epochs", "0"]) == 2
-    assert cli.run_cli(_args("ch1-30", "--quick", "--backend", "nope")) == 1
+    assert xmlp_main(["reproduce", "--epochs", "0"]) == 2
+    assert cli.run(_args("ch1-30", "--quick", "--backend", "nope")) == 1
     assert "nope" in capsys.readouterr().err

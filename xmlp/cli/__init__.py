@@ -21,7 +21,7 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from . import evaluate, info, predict, train
+from . import evaluate, info, predict, reproduce, train
 from .errors import (
     FAILED,
     INTERRUPTED,
@@ -39,7 +39,7 @@ from .presets import PRESETS
 
 __all__ = ["main", "build_parser", "PRESETS", "COMMANDS"]
 
-COMMANDS = (train, evaluate, predict, info)
+COMMANDS = (train, evaluate, predict, info, reproduce)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,10 +5,8 @@
     xmlp reproduce ch3-l2 --plot curve.png     # the book's run on MNIST
     xmlp reproduce ch3-100 --dataset fashion-mnist
 
-Two functions, self-contained so that the command line can register them as a subcommand:
-``add_arguments(parser)`` adds the options, ``run_cli(args)`` runs and returns the exit status:
-0 success, 1 runtime error (one line on stderr naming the fix, e.g. MNIST missing), 2 usage
-error (unknown recipe), 130 interrupted.
+``run`` returns the exit status: 0 success, 1 runtime error (one line on stderr naming the
+fix, e.g. MNIST missing), 2 usage error (unknown recipe), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,21 +14,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
 
-__all__ = ["add_arguments", "run_cli", "recipe_table"]
+from . import options as opt
+from .data import resolve_device
+from .progress import Progress
+
+__all__ = ["add_parser", "add_arguments", "run", "recipe_table"]
+
+NAME = "reproduce"
 
 PROG = "xmlp reproduce"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -58,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of initial weights, mini-batch order and dropout "
                              "(default: 0)")
-    parser.add_argument("--epochs", type=_positive_int, metavar="N",
+    parser.add_argument("--epochs", type=opt.positive_int, metavar="N",
                         help="override the recipe's number of epochs")
     parser.add_argument("--plot", metavar="PNG",
                         help="plot the learning curve with the published figure as a "
@@ -74,7 +67,7 @@ def _pct(x: float | None) -> str:
 
 def recipe_table() -> str:
     """The recipes as a table: name, chapter, published figure and measure, title."""
-    from .recipes import RECIPES
+    from ..recipes import RECIPES
 
     rows = [("NAME", "CHAPTER", "PUBLISHED", "MEASURED ON", "WHAT")]
     for r in RECIPES.values():
@@ -97,61 +90,9 @@ def _error(message: str) -> None:
     print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
 
 
-def _device(backend: str, text: str | None) -> Any:
-    """--device as the backend's device object (None: the default one)."""
-    if text is None:
-        return None
-    if backend == "cupy":
-        import cupy
-
-        index = text.lower().removeprefix("cuda").removeprefix("gpu").lstrip(":") or "0"
-        if not index.isdigit():
-            raise ValueError(f"unknown cupy device {text!r}; use a GPU index such as 0")
-        return cupy.cuda.Device(int(index))
-    if backend in ("numpy", "array_api_strict"):
-        from .backend import resolve
-
-        b = resolve(backend)
-        try:
-            devices = list(b.xp.__array_namespace_info__().devices())
-        except AttributeError:
-            devices = [b.device]
-        for d in devices:
-            if text in (str(d), getattr(d, "name", None)) or f"'{text}'" in repr(d):
-                return d
-        raise ValueError(f"unknown device {text!r} for backend {backend!r}; choose one of "
-                         + ", ".join(str(d) for d in devices))
-    return text  # torch and others take the string
-
-
-class _Bar:
-    """A progress bar per epoch on a terminal (tqdm), fed by fit's progress hook."""
-
-    def __init__(self, epochs: int):
-        from tqdm.auto import tqdm
-
-        self.tqdm, self.epochs, self.bar, self.epoch = tqdm, epochs, None, None
-
-    def __call__(self, epoch: int, done: int, total: int) -> None:
-        if self.bar is None or epoch != self.epoch:
-            self.close()
-            self.epoch = epoch
-            self.bar = self.tqdm(total=total, desc=f"epoch {epoch + 1}/{self.epochs}",
-                                 unit="batch", leave=False, file=sys.stderr,
-                                 dynamic_ncols=True, mininterval=0.2)
-        self.bar.update(done - self.bar.n)
-        if done >= total:
-            self.close()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
-def run_cli(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``xmlp reproduce`` with parsed ``args``; return the exit status."""
-    from . import BackendUnavailable, TrainingDiverged, TrainingInterrupted, recipes
+    from .. import BackendUnavailable, TrainingDiverged, TrainingInterrupted, recipes
 
     if args.list:
         print(recipe_table())
@@ -167,7 +108,8 @@ def run_cli(args: argparse.Namespace) -> int:
         return 2
     say = (lambda *a: None) if args.quiet else (lambda line="": print(line, flush=True))
     epochs = args.epochs or (recipe.quick.epochs if args.quick else recipe.epochs)
-    bar = _Bar(epochs) if sys.stderr.isatty() and not args.quiet else None
+    show_bar = sys.stderr.isatty() and not args.quiet
+    bar = Progress(epochs, recipe.batch_size, 0) if show_bar else None
 
     def on_epoch(epoch: int, history) -> None:
         if bar is not None:
@@ -184,7 +126,8 @@ def run_cli(args: argparse.Namespace) -> int:
               TrainingDiverged)
     try:
         result = recipes.run(recipe, quick=args.quick, dataset=args.dataset,
-                             backend=args.backend, device=_device(args.backend, args.device),
+                             backend=args.backend,
+                             device=resolve_device(args.backend, args.device),
                              dtype=args.dtype, seed=args.seed, epochs=args.epochs,
                              plot=args.plot, callback=on_epoch, progress=bar,
                              data_dir=args.data_dir)
@@ -209,17 +152,9 @@ def run_cli(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m xmlp._reproduce_cli ...`` until the command line registers the command."""
-    parser = add_arguments(argparse.ArgumentParser(
-        prog=PROG, description="Rerun one of the book's experiments and compare the accuracy "
-                               "with the published figure."))
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 2
-    return run_cli(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def add_parser(sub) -> argparse.ArgumentParser:
+    return add_arguments(sub.add_parser(
+        NAME, help="rerun one of the book's experiments and compare with its figure",
+        description="Rerun one of the book's experiments (or this package's Fashion-MNIST "
+                    "recipe) and compare the accuracy with the published figure.",
+        formatter_class=opt.HelpFormatter))
