@@ -6,6 +6,7 @@
     xmlp evaluate net.json --dataset mnist --misclassified wrong.png
     xmlp predict net.json digit.png t10k-images-idx3-ubyte.gz
     xmlp info
+    xmlp sweep --grid eta=0.1,0.5,1.0 --grid lmbda=0,1 --epochs 3   # Dask + Optuna
 
 Exit status: 0 success, 1 runtime error (one line ``xmlp: error: ...`` on stderr), 2 usage
 error, 130 interrupted (Ctrl-C: training stops after the current mini-batch, and the
@@ -21,7 +22,7 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from . import evaluate, info, predict, reproduce, train
+from . import evaluate, info, predict, reproduce, sweep, train
 from .errors import (
     FAILED,
     INTERRUPTED,
@@ -39,7 +40,7 @@ from .presets import PRESETS
 
 __all__ = ["main", "build_parser", "PRESETS", "COMMANDS"]
 
-COMMANDS = (train, evaluate, predict, info, reproduce)
+COMMANDS = (train, evaluate, predict, info, reproduce, sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,3 +75,102 @@ def plot_misclassified(path: Path, images: np.ndarray, true: np.ndarray, pred: n
                      transform=axes[0].transAxes)
     fig.suptitle(f"Misclassified: {n_wrong} of {n} (showing {count})", fontsize=10)
     fig.savefig(path, dpi=100)
+
+
+def _log_scale(values: Sequence[float]) -> str:
+    """'log' for positive values spanning two decades or more, 'symlog' when a 0 joins
+    such values (lmbda = 0, 0.1, 1, 10), else 'linear'."""
+    positive = [v for v in values if v > 0]
+    if len(positive) < 2 or max(positive) / min(positive) < 50 or any(v < 0 for v in values):
+        return "linear"
+    return "log" if len(positive) == len(values) else "symlog"
+
+
+def plot_sweep(path: Path, rows: list[dict], params: Sequence[str], metric: str,
+               definition: dict, title: str, n_curves: int = 5) -> None:
+    """Chapter 3's view of a sweep: the metric against each swept parameter, one line per
+    value of a second parameter (grid values; ranges of a random / TPE search as points),
+    log axes for log-scaled ones, and the learning curves of the best trials."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    done = [r for r in rows if r["state"] in ("complete", "pruned")
+            and r.get(metric) is not None]
+    accuracy = metric.endswith("accuracy")
+    scale = 100.0 if accuracy else 1.0
+    ylabel = metric.replace("_", " ") + (" (%)" if accuracy else "")
+    grid, space = definition.get("grid", {}), definition.get("space", {})
+    panels = len(params) + 1
+    cols = min(3, panels)
+    nrows = math.ceil(panels / cols)
+    fig = Figure(figsize=(5.2 * cols, 4.2 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False)).ravel()
+    for ax in axes[panels:]:
+        ax.set_axis_off()
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+              "#7f7f7f", "#bcbd22", "#17becf"]
+    for ax, p in zip(axes, params):
+        others = [q for q in params if q != p]
+        q = others[0] if others else None
+        numeric = all(isinstance(r[p], (int, float)) and not isinstance(r[p], bool)
+                      for r in done)
+        groups = sorted({r[q] for r in done}, key=_sort_key) if q else [None]
+        for i, g in enumerate(groups):
+            mine = [r for r in done if q is None or r[q] == g]
+            label = None if q is None else f"{q.replace('_', '-')} = {g}"
+            color = colors[i % len(colors)]
+            if p in space:  # random / TPE draws: points
+                ax.scatter([r[p] for r in mine], [scale * r[metric] for r in mine], s=22,
+                           color=color, label=label, alpha=0.8)
+                continue
+            best: dict = {}
+            for r in mine:  # the best over any further parameters
+                v = r[metric]
+                if r[p] not in best or (v > best[r[p]] if accuracy else v < best[r[p]]):
+                    best[r[p]] = v
+            xs = sorted(best, key=_sort_key)
+            ax.plot([x if numeric else str(x) for x in xs], [scale * best[x] for x in xs],
+                    marker="o", ms=5, color=color, label=label)
+        values = [r[p] for r in done] if numeric else []
+        if p in space and space[p][2]:
+            ax.set_xscale("log")
+        elif numeric and p in grid:
+            mode = _log_scale(values)
+            if mode == "symlog":
+                ax.set_xscale("symlog", linthresh=min(v for v in values if v > 0))
+            elif mode == "log":
+                ax.set_xscale("log")
+        extra = " (best over the others)" if len(params) > 2 else ""
+        ax.set(xlabel=p.replace("_", " "), ylabel=ylabel,
+               title=f"{metric.replace('_', ' ')} vs {p.replace('_', ' ')}{extra}")
+        ax.grid(alpha=0.3)
+        if q is not None and done:
+            ax.legend(fontsize=8)
+        if not done:
+            ax.text(0.5, 0.5, "no completed trial", ha="center", va="center",
+                    transform=ax.transAxes)
+    ax = axes[len(params)]
+    series = ("training_" if metric.startswith("training") else "evaluation_") + \
+        metric.rsplit("_", 1)[1]
+    best_rows = [r for r in done if r.get("history")][:n_curves]
+    for i, r in enumerate(best_rows):
+        ys = r["history"].get(series) or []
+        label = f"trial {r['trial']}: " + ", ".join(f"{p}={r[p]}" for p in params)
+        ax.plot(range(1, len(ys) + 1), [scale * y for y in ys], marker="o" if len(ys) <= 30
+                else None, ms=3, color=colors[i % len(colors)], label=label)
+    split = (best_rows[0].get("evaluation") if best_rows and series.startswith("evaluation")
+             else "training") or "evaluation"
+    ax.set(xlabel="Epoch", ylabel=f"{split} {metric.rsplit('_', 1)[1]}"
+           + (" (%)" if accuracy else ""),
+           title=f"Learning curves of the best {len(best_rows)} trial"
+                 + ("" if len(best_rows) == 1 else "s"))
+    ax.grid(alpha=0.3)
+    if best_rows:
+        ax.legend(fontsize=7)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+
+
+def _sort_key(value):
+    return (0, value, "") if isinstance(value, (int, float)) else (1, 0, str(value))
