@@ -207,7 +207,7 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
         checkpoint_dir: str | os.PathLike | None = None,
         resources: Mapping[str, float] | None = None,
         configure: Callable[[dict], tuple[dict, dict]] | None = None,
-        heartbeat: float = 5.0, progress: bool = False,
+        heartbeat: float = 2.0, progress: bool = False,
         on_message: Callable[[str], None] | None = None) -> SweepResult:
     """Run (or resume) a sweep and return its :class:`SweepResult`.
 
@@ -476,17 +476,25 @@ def _open_study(rdb, name: str, definition: dict, trials: int | None) -> optuna.
 
 def _recover(study: optuna.Study, rdb, heartbeat: float, say) -> None:
     """Fail the trials a killed sweep left running (Optuna's heartbeat check) and let its
-    retry callback queue them again; wait while a live sweep's heartbeats may still come."""
+    retry callback queue them again; wait while a live sweep's heartbeats may still come.
+
+    Optuna never counts a running trial without any heartbeat as stale, and a sweep killed
+    between creating a trial and its first heartbeat leaves one; so every trial still
+    running gets one heartbeat here: a live sweep keeps renewing it, a dead one's goes
+    stale after the grace period like any other."""
     with _quiet_experimental():
         optuna.storages.fail_stale_trials(study)
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if not running:
         return
+    for t in running:
+        rdb.record_heartbeat(t._trial_id)
     grace = 3 * heartbeat
+    wait = grace + heartbeat + 1.5  # SQLite's clock has whole seconds
     say(f"{len(running)} trial(s) of study {study.study_name!r} are marked running; waiting "
-        f"up to {grace + heartbeat:.0f} s for their heartbeats to go stale (a killed sweep) "
-        f"or for them to finish (a sweep still running elsewhere)")
-    deadline = time.monotonic() + grace + heartbeat
+        f"up to {wait:.0f} s for their heartbeats to go stale (a killed sweep) or for them "
+        f"to finish (a sweep still running elsewhere)")
+    deadline = time.monotonic() + wait
     while running and time.monotonic() < deadline:
         time.sleep(min(1.0, heartbeat / 2))
         with _quiet_experimental():

@@ -93,9 +93,10 @@ def plot_sweep(path: Path, rows: list[dict], params: Sequence[str], metric: str,
     log axes for log-scaled ones, and the learning curves of the best trials."""
     require_matplotlib()
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    done = [r for r in rows if r["state"] in ("complete", "pruned")
-            and r.get(metric) is not None]
+    done = [r for r in rows if r["state"] == "complete" and r.get(metric) is not None]
+    pruned = [r for r in rows if r["state"] == "pruned" and r.get(metric) is not None]
     accuracy = metric.endswith("accuracy")
     scale = 100.0 if accuracy else 1.0
     ylabel = metric.replace("_", " ") + (" (%)" if accuracy else "")
@@ -117,11 +118,13 @@ def plot_sweep(path: Path, rows: list[dict], params: Sequence[str], metric: str,
         groups = sorted({r[q] for r in done}, key=_sort_key) if q else [None]
         for i, g in enumerate(groups):
             mine = [r for r in done if q is None or r[q] == g]
-            label = None if q is None else f"{q.replace('_', '-')} = {g}"
+            label = None if q is None else f"{q.replace('_', '-')} = {_short(g)}"
             color = colors[i % len(colors)]
             if p in space:  # random / TPE draws: points
                 ax.scatter([r[p] for r in mine], [scale * r[metric] for r in mine], s=22,
                            color=color, label=label, alpha=0.8)
+                continue
+            if not mine:
                 continue
             best: dict = {}
             for r in mine:  # the best over any further parameters
@@ -131,20 +134,28 @@ def plot_sweep(path: Path, rows: list[dict], params: Sequence[str], metric: str,
             xs = sorted(best, key=_sort_key)
             ax.plot([x if numeric else str(x) for x in xs], [scale * best[x] for x in xs],
                     marker="o", ms=5, color=color, label=label)
-        values = [r[p] for r in done] if numeric else []
+        if pruned and (numeric or p in space):
+            ax.scatter([r[p] for r in pruned], [scale * r[metric] for r in pruned], s=26,
+                       marker="x", color="#7f7f7f", label="pruned (at its last epoch)")
+        values = [r[p] for r in done + pruned] if numeric else []
+        mode = "linear"
         if p in space and space[p][2]:
-            ax.set_xscale("log")
+            mode = "log"
         elif numeric and p in grid:
             mode = _log_scale(values)
-            if mode == "symlog":
-                ax.set_xscale("symlog", linthresh=min(v for v in values if v > 0))
-            elif mode == "log":
-                ax.set_xscale("log")
+        if mode == "symlog":
+            ax.set_xscale("symlog", linthresh=min(v for v in values if v > 0))
+        elif mode == "log":
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        if mode != "linear":
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         extra = " (best over the others)" if len(params) > 2 else ""
         ax.set(xlabel=p.replace("_", " "), ylabel=ylabel,
                title=f"{metric.replace('_', ' ')} vs {p.replace('_', ' ')}{extra}")
         ax.grid(alpha=0.3)
-        if q is not None and done:
+        if (q is not None and done) or pruned:
             ax.legend(fontsize=8)
         if not done:
             ax.text(0.5, 0.5, "no completed trial", ha="center", va="center",
@@ -155,7 +166,7 @@ def plot_sweep(path: Path, rows: list[dict], params: Sequence[str], metric: str,
     best_rows = [r for r in done if r.get("history")][:n_curves]
     for i, r in enumerate(best_rows):
         ys = r["history"].get(series) or []
-        label = f"trial {r['trial']}: " + ", ".join(f"{p}={r[p]}" for p in params)
+        label = f"trial {r['trial']}: " + ", ".join(f"{p}={_short(r[p])}" for p in params)
         ax.plot(range(1, len(ys) + 1), [scale * y for y in ys], marker="o" if len(ys) <= 30
                 else None, ms=3, color=colors[i % len(colors)], label=label)
     split = (best_rows[0].get("evaluation") if best_rows and series.startswith("evaluation")
@@ -170,6 +181,10 @@ def plot_sweep(path: Path, rows: list[dict], params: Sequence[str], metric: str,
         ax.xaxis.get_major_locator().set_params(integer=True)
     fig.suptitle(title)
     fig.savefig(path, dpi=100)
+
+
+def _short(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _sort_key(value):

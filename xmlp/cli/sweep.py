@@ -82,7 +82,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--resources", action="append", default=[], metavar="NAME=N",
                    help="Dask resources each trial needs (repeatable), e.g. GPU=1 for "
                         "workers started with --resources GPU=1")
-    g.add_argument("--heartbeat", type=opt.positive_float, default=5.0, metavar="SECONDS",
+    g.add_argument("--heartbeat", type=opt.positive_float, default=2.0, metavar="SECONDS",
                    help="how often running trials are marked alive; the trials of a killed "
                         "sweep are retried once 3 beats are missed")
     g = p.add_argument_group("storage and output")
@@ -348,6 +348,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else _format(value)
+
+
 def _has_matplotlib() -> bool:
     import importlib.util
 
@@ -373,7 +377,7 @@ def _print_table(out: Printer, result, metric: str) -> None:
             note = f"resumed from epoch {r['resumed_from']}"
         if r["state"] == "pruned":
             note = f"pruned after epoch {r.get('epochs')}"
-        body.append([str(r["trial"]), r["state"], *[_format(r[p]) for p in params],
+        body.append([str(r["trial"]), r["state"], *[_short(r[p]) for p in params],
                      _shown(metric, r.get(metric)),
                      *[_shown(m, r.get(m)) for m in others],
                      "-" if r.get("epochs") is None else str(r["epochs"]),
