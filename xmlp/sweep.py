@@ -89,7 +89,7 @@ _STATE = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned",
           TrialState.FAIL: "failed", TrialState.RUNNING: "running",
           TrialState.WAITING: "waiting"}
 _ORDER = {"complete": 0, "pruned": 1, "failed": 2, "running": 3, "waiting": 4}
-_ATTR = "xmlp_sweep"  # the study's user attribute holding the sweep's definition
+_ATTR = "xmlp_sweep"  # user attribute: the sweep's definition (study), the result (trial)
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def table(study: optuna.Study, metric: str | None = None,
     for t in trials:
         if t.number in superseded:
             continue
-        attrs = t.user_attrs
+        attrs = t.user_attrs.get(_ATTR, {})
         metrics = attrs.get("metrics", {})
         state = _STATE.get(t.state, t.state.name.lower())
         error = attrs.get("error", "")
@@ -194,7 +194,7 @@ def _superseded(trials) -> set[int]:
     for t in trials:
         out.update(t.system_attrs.get("retry_history", []))
     return {n for n in out if n < len(trials) and trials[n].state == TrialState.FAIL
-            and not trials[n].user_attrs.get("error")}
+            and not trials[n].user_attrs.get(_ATTR, {}).get("error")}
 
 
 # ======================================================================= the driver
@@ -594,7 +594,9 @@ def _drive(client, study, rdb, definition, distributions, n_total, source, confi
     ran = 0
     try:
         while True:
-            capacity = max(1, sum(client.nthreads().values()))
+            # One trial more than the workers' threads: a worker that finishes starts the
+            # queued one at once instead of waiting for Optuna's bookkeeping here.
+            capacity = sum(client.nthreads().values()) + 1
             while len(pending) < capacity and _outstanding(study, definition, n_total) > 0:
                 with warnings.catch_warnings():  # heartbeats: recorded by this loop
                     warnings.filterwarnings("ignore", "Heartbeat of storage")
@@ -647,10 +649,10 @@ def _describe(exc: BaseException) -> str:
 
 def _tell(study, trial, result: dict, say) -> None:
     state = result["state"]
-    for key in ("metrics", "epochs", "stop_reason", "seconds", "history", "evaluation",
-                "resumed_from", "error"):
-        if result.get(key) is not None:
-            trial.set_user_attr(key, result[key])
+    keys = ("metrics", "epochs", "stop_reason", "seconds", "history", "evaluation",
+            "resumed_from", "error")
+    # One attribute, one write: with SQLite every write is a commit.
+    trial.set_user_attr(_ATTR, {k: result[k] for k in keys if result.get(k) is not None})
     try:
         if state == "complete":
             study.tell(trial, result["value"])
@@ -696,7 +698,7 @@ class _Bar:
     def update(self, study) -> None:
         finished = [t for t in study.get_trials(deepcopy=False)
                     if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-                    or (t.state == TrialState.FAIL and t.user_attrs.get("error"))]
+                    or (t.state == TrialState.FAIL and t.user_attrs.get(_ATTR, {}).get("error"))]
         self.bar.n = min(len(finished), self.total)
         done = [t.value for t in finished if t.state == TrialState.COMPLETE]
         if done:
