@@ -216,7 +216,8 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
         anything with ``train``, ``validation`` and ``test`` (X, y) pairs, e.g. an
         ``xmlp.datasets.Dataset`` -- scattered once to every worker.  Each epoch is
         evaluated on the validation split when there is one, else on the test split.
-    network : ``xmlp.Network`` arguments shared by all trials (``device`` as text).
+    network : ``xmlp.Network`` arguments shared by all trials (``device`` as text;
+        ``seed`` defaults to 0: every trial starts from the same weights).
     fit : ``Network.fit`` hyper-parameters shared by all trials.
     grid : parameter -> values.  With ``search="grid"`` (the default when only a grid is
         given) every combination runs once; with a random or TPE search these parameters
@@ -253,7 +254,7 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
     """
     say = on_message or (lambda text: log.info("%s", text))
     fit = dict(fit or {})
-    network = dict(network)
+    network = {"seed": 0, **network}  # one seed for every trial unless seed is swept
     grid = {k: list(v) for k, v in (grid or {}).items()}
     space = {k: tuple(v) for k, v in (space or {}).items()}
     search = search or ("grid" if grid and not space else "tpe")

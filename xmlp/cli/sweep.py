@@ -53,7 +53,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         formatter_class=opt.HelpFormatter)
     add_train_options(p)
     g = p.add_argument_group("search")
-    g.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+    g.add_argument("--grid", action="append", metavar="NAME=V1,V2,...",
                    help="values of one option (repeatable); every combination runs once, "
                         "e.g. --grid eta=0.1,0.5,1.0 --grid lmbda=0,1")
     g.add_argument("--search", choices=SEARCHES,
@@ -62,16 +62,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "else tpe)")
     g.add_argument("--trials", type=opt.positive_int,
                    help="number of trials of a random or TPE search (default: 20)")
-    g.add_argument("--space", action="append", default=[], metavar="NAME=LO:HI[:log]",
+    g.add_argument("--space", action="append", metavar="NAME=LO:HI[:log]",
                    help="range of one option for random / TPE search (repeatable), e.g. "
                         "--space eta=0.01:10:log; integer options draw integers")
     g.add_argument("--prune", choices=PRUNERS, default="none",
                    help="stop unpromising trials early: successive halving or Hyperband "
                         "on the metric of each epoch")
-    g.add_argument("--metric", choices=METRICS,
+    g.add_argument("--metric", choices=METRICS, metavar="SPLIT_QUANTITY",
                    help="what to compare: the final network's accuracy (maximised) or cost "
-                        "(minimised) on a split (default: validation_accuracy when there is "
-                        "validation data, else test_accuracy)")
+                        "(minimised) on a split: validation, test, training or evaluation "
+                        "(the split each epoch is evaluated on) _ accuracy or cost (default: "
+                        "validation_accuracy when there is validation data, else "
+                        "test_accuracy)")
     g = p.add_argument_group("workers")
     g.add_argument("--workers", type=opt.positive_int,
                    help="start a local Dask cluster of N single-threaded workers, BLAS "
@@ -79,7 +81,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="use the running Dask cluster at this address (tcp://host:8786) "
                         "instead: CPU workers, dask-cuda workers with --backend cupy, ...")
-    g.add_argument("--resources", action="append", default=[], metavar="NAME=N",
+    g.add_argument("--resources", action="append", metavar="NAME=N",
                    help="Dask resources each trial needs (repeatable), e.g. GPU=1 for "
                         "workers started with --resources GPU=1")
     g.add_argument("--heartbeat", type=opt.positive_float, default=2.0, metavar="SECONDS",
@@ -244,8 +246,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = Printer(args)
     actions = _train_actions()
-    grid = parse_grid(args.grid, actions)
-    space = parse_space(args.space, actions)
+    grid = parse_grid(args.grid or [], actions)
+    space = parse_space(args.space or [], actions)
     if not grid and not space:
         raise CLIError("nothing to sweep: give --grid NAME=V1,V2,... (e.g. --grid "
                        "eta=0.1,0.5,1.0) or --search random|tpe with --space NAME=LO:HI")
@@ -258,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
     if args.scheduler and args.workers:
         raise CLIError("give --workers (a local cluster) or --scheduler (a running one), "
                        "not both")
-    resources = _resources(args.resources)
+    resources = _resources(args.resources or [])
     out_path = Path(args.out)
     check_writable(args.out, "--out", (".csv",))
     plot = None if args.no_plot else (args.plot or str(out_path.with_suffix(".png")))
@@ -349,7 +351,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else _format(value)
+    """Table cells: a float as typed when short (1.0, 0.001), else 4 digits."""
+    text = _format(value)
+    return f"{value:.4g}" if isinstance(value, float) and len(text) > 8 else text
 
 
 def _has_matplotlib() -> bool:
