@@ -280,10 +280,11 @@ def run(args: argparse.Namespace) -> int:
     data = load_splits(args, cfg)  # validates the options here, before any worker starts
     cfg["sizes"] = data["sizes"]
     eval_name = data["eval_name"]
-    metric = args.metric or ("validation_accuracy" if data["validation"] is not None
-                             else "test_accuracy")
+    has_validation = data["validation"] is not None
+    del data  # the workers load their own copy; this one was for checking the options
+    metric = args.metric or ("validation_accuracy" if has_validation else "test_accuracy")
     split = metric.rsplit("_", 1)[0]
-    if split == "validation" and data["validation"] is None:
+    if split == "validation" and not has_validation:
         raise CLIError(f"--metric {metric}: there is no validation data; hold some out "
                        "with --validation N")
     if args.prune != "none" and split not in ("training", "evaluation", eval_name):
@@ -301,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
             f"{'' if search == 'grid' else f', {n_trials} trials'}"
             f"{'' if args.prune == 'none' else f', {args.prune} pruning'}) on {args.dataset}, "
             f"{cfg['sizes']}, metric {metric}")
-    if metric.startswith("test_") and data["validation"] is None:
+    if metric.startswith("test_") and not has_validation:
         out.say("  note: the trials are compared on the test split; hold out data with "
                 "--validation N to keep the test accuracy unbiased")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
