@@ -61,8 +61,9 @@ try:
     import optuna
     from optuna.trial import TrialState
 except ImportError as exc:  # pragma: no cover - exercised through the CLI test
-    raise ImportError(f"xmlp.sweep needs Dask distributed and Optuna ({exc.name} is not "
-                      "installed): pip install 'xmlp[sweep]'") from exc
+    raise ModuleNotFoundError(f"xmlp.sweep needs Dask distributed and Optuna ({exc.name} is "
+                              "not installed): pip install 'xmlp[sweep]'",
+                              name=exc.name) from exc
 
 __all__ = ["run", "table", "SweepResult", "NETWORK_KEYS", "FIT_KEYS", "METRICS",
            "SEARCHES", "PRUNERS", "BLAS_ONE_THREAD", "default_study_name"]
@@ -266,6 +267,7 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
     configure = configure or functools.partial(_route, network, fit)
     storage = storage or f"sqlite:///{Path('sweep.db').resolve()}"
     study_name = study or default_study_name(definition)
+    own_folders = 2 if checkpoint_dir is None else 1  # made here; removed when empty
     checkpoint_dir = Path(checkpoint_dir or _default_checkpoints(storage, study_name))
     heartbeat = float(heartbeat)
     if not heartbeat > 0:
@@ -285,6 +287,11 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
             ran = _drive(dask_client, the_study, rdb, definition,
                          _distributions(grid, space, search), n_total, source, configure,
                          checkpoint_dir, resources, heartbeat, progress, say)
+    for folder in (checkpoint_dir, checkpoint_dir.parent)[:own_folders]:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
     rows = table(the_study, metric, definition["params"])
     return SweepResult(the_study, rows, metric, definition["direction"],
                        definition["params"], storage, ran, definition)

@@ -240,8 +240,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         from .. import sweep as library
     except ImportError as exc:
-        raise CLIError(f"xmlp sweep needs Dask and Optuna ({exc.name or exc} is not "
-                       f"installed): {INSTALL}") from None
+        missing = f"{exc.name} is not installed" if exc.name else one_line(exc)
+        raise CLIError(f"xmlp sweep needs Dask and Optuna ({missing}): {INSTALL}") from None
     import optuna
 
     out = Printer(args)
