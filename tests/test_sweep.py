@@ -151,11 +151,15 @@ def test_sqlite_round_trip_and_rerun(client, tmp_path):
 
 
 def test_failing_trials_are_recorded_and_the_sweep_goes_on(client, tmp_path):
-    result = sweep.run("mnist-sample", NET, {"epochs": 1},
+    import xmlp
+
+    data = xmlp.datasets.load("mnist-sample")  # arrays: scattered once to the workers
+    result = sweep.run(data, NET, {"epochs": 1},
                        grid={"eta": [0.5, 1e5], "momentum": [0.0, 1.5]}, client=client,
                        storage=f"sqlite:///{tmp_path / 'f.db'}")
     by = {(r["eta"], r["momentum"]): r for r in result.rows}
     assert by[0.5, 0.0]["state"] == "complete" and result.rows[0] is by[0.5, 0.0]
+    assert by[0.5, 0.0]["evaluation"] == "test" and by[0.5, 0.0]["test_accuracy"] > 0.5
     assert by[1e5, 0.0]["state"] == "failed" and "diverged" in by[1e5, 0.0]["error"]
     for eta in (0.5, 1e5):
         assert by[eta, 1.5]["state"] == "failed"
