@@ -1,6 +1,6 @@
 """Throughput of a sweep: the same grid of trainings run serially and on Dask workers.
 
-    python benchmarks/sweep.py                      # 8 trials, 5 epochs, mnist-sample
+    python benchmarks/sweep.py                      # 8 trials, 15 epochs, mnist-sample
     python benchmarks/sweep.py --epochs 3 --repeat 3
 
 Three ways over one grid (eta x lmbda, network.py's chapter-1 net on the embedded sample):
@@ -13,8 +13,9 @@ Three ways over one grid (eta x lmbda, network.py's chapter-1 net on the embedde
   before the clock, as in a long sweep; their start is reported apart.  The time includes
   creating the study, Optuna's ask / tell and the per-epoch checkpoints.
 
-Reported: wall seconds (the fastest of ``--repeat`` rounds; rounds interleave the three),
-trials per second and the ratios, in ``benchmarks/results/sweep-<machine>-<date>.json`` and
+Reported: wall seconds per round (each round runs the three ways once, one after the
+other), the fastest, trials per second and the ratios (median over the rounds of the
+ratio within a round), in ``benchmarks/results/sweep-<machine>-<date>.json`` and
 ``.md``.  Every sweep's accuracies are checked against the serial ones (equal when BLAS
 gives the same sums; see the report).  Other processes' load during the run is recorded:
 on a shared machine the ratio moves with it.
@@ -27,6 +28,7 @@ import datetime
 import itertools
 import json
 import logging
+import os
 import pathlib
 import statistics
 import sys
@@ -43,7 +45,7 @@ NET = {"sizes": [784, 30, 10], "cost": "quadratic", "init": "large", "seed": 0}
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=10)
     p.add_argument("--eta", default="0.5,1.0,2.0,3.0", help="grid values of eta")
     p.add_argument("--lmbda", default="0,1", help="grid values of lmbda")
@@ -105,19 +107,21 @@ def main(argv=None) -> int:
         for _, client in clusters.values():
             swept(client, {"eta": [1.0, 2.0], "lmbda": [0.0]}, {**fit, "epochs": 1},
                   pathlib.Path(tmp))
-    times: dict[str, list[float]] = {"serial": [], "workers-1": [], f"workers-{args.workers}": []}
+    ways = ["serial", *(f"workers-{n}" for n in sorted({1, args.workers}))]
+    times: dict[str, list[float]] = {w: [] for w in ways}
+    busy: dict[str, list] = {w: [] for w in ways}  # other processes' share of the CPUs
     accuracies: dict[str, dict] = {}
-    busy = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeat):
-            before = sysinfo.cpu_sample()
-            seconds, accuracies["serial"] = serial(grid, fit, data)
-            busy.append(sysinfo.interference(before, sysinfo.cpu_sample()))
-            times["serial"].append(seconds)
-            for n in sorted({1, args.workers}):
-                seconds, accuracies[f"workers-{n}"] = swept(clusters[n][1], grid, fit,
-                                                            pathlib.Path(tmp))
-                times[f"workers-{n}"].append(seconds)
+            for way in ways:
+                client = None if way == "serial" else clusters[int(way.split("-")[1])][1]
+                before = _cpu(client)
+                if client is None:
+                    seconds, accuracies[way] = serial(grid, fit, data)
+                else:
+                    seconds, accuracies[way] = swept(client, grid, fit, pathlib.Path(tmp))
+                busy[way].append(_other_busy(before, _cpu(client)))
+                times[way].append(seconds)
     for cluster, client in clusters.values():
         client.close()
         cluster.close()
@@ -126,8 +130,9 @@ def main(argv=None) -> int:
 
     best = {k: min(v) for k, v in times.items()}
     wn = f"workers-{args.workers}"
-    ratios = {f"{wn} / serial": best["serial"] / best[wn],
-              f"{wn} / workers-1": best["workers-1"] / best[wn]}
+    per_round = {f"{wn} / serial": [a / b for a, b in zip(times["serial"], times[wn])],
+                 f"{wn} / workers-1": [a / b for a, b in zip(times["workers-1"], times[wn])]}
+    ratios = {k: statistics.median(v) for k, v in per_round.items()}
     same = {k: v == accuracies["serial"] for k, v in accuracies.items() if k != "serial"}
     now = datetime.datetime.now(datetime.timezone.utc)
     doc = {"schema": 1, "kind": "sweep-throughput", "command": repo_command(),
@@ -138,8 +143,8 @@ def main(argv=None) -> int:
            "dataset": "mnist-sample", "trials": n_trials, "repeat": args.repeat,
            "seconds": times, "best_seconds": best,
            "trials_per_second": {k: n_trials / v for k, v in best.items()},
-           "ratios": ratios, "cluster_start_seconds": starts,
-           "accuracies_equal_serial": same, "other_busy_during_serial": busy,
+           "ratios": ratios, "ratios_per_round": per_round, "cluster_start_seconds": starts,
+           "accuracies_equal_serial": same, "other_busy": busy,
            "loadavg_1min": {"before": load_before, "after": load_after}}
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -148,6 +153,26 @@ def main(argv=None) -> int:
     (out / f"{stem}.md").write_text(_markdown(doc, wn))
     print((out / f"{stem}.md").read_text())
     return 0
+
+
+def _worker_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _cpu(client) -> tuple | None:
+    """/proc/stat's (total, idle, steal) jiffies and the CPU seconds of this process plus,
+    for a sweep, its workers: what is left of the busy time is other processes'."""
+    sample = sysinfo.cpu_sample()
+    if sample is None:
+        return None
+    own = sample[3] + (sum(client.run(_worker_cpu).values()) if client is not None else 0.0)
+    return (*sample[:3], own)
+
+
+def _other_busy(before, after) -> float | None:
+    info = sysinfo.interference(before, after)
+    return None if info is None else info["other_busy"]
 
 
 def _versions() -> dict:
@@ -164,7 +189,7 @@ def _versions() -> dict:
 
 def _markdown(doc: dict, wn: str) -> str:
     best, tps = doc["best_seconds"], doc["trials_per_second"]
-    busy = [b["other_busy"] for b in doc["other_busy_during_serial"] if b]
+    busy = [b for v in doc["other_busy"].values() for b in v if b is not None]
     lines = [
         f"# xmlp sweep throughput: {doc['machine']}", "",
         f"Made by `{doc['command']}`, {doc['date']}.  ",
@@ -175,13 +200,18 @@ def _markdown(doc: dict, wn: str) -> str:
                                                 "distributed", "optuna")) + ".  ",
         f"Grid: eta {doc['grid']['eta']} x lmbda {doc['grid']['lmbda']} = {doc['trials']} "
         f"trials of {doc['fit']['epochs']} epochs (mini-batch {doc['fit']['batch_size']}), "
-        f"{doc['network']['sizes']} on mnist-sample (4000 training rows); fastest of "
-        f"{doc['repeat']} round(s).", "",
-        "| way | seconds | trials / s | vs serial |", "|---|---:|---:|---:|"]
+        f"{doc['network']['sizes']} on mnist-sample (4000 training rows); {doc['repeat']} "
+        "round(s), each running every way once.", "",
+        "| way | fastest s | trials / s | seconds per round (other processes' share of "
+        "the CPUs) |", "|---|---:|---:|---|"]
     for k in best:
-        lines.append(f"| {k} | {best[k]:.2f} | {tps[k]:.2f} | {best['serial'] / best[k]:.2f}x |")
+        rounds = ", ".join(f"{t:.2f} ({'?' if b is None else f'{100 * b:.0f}%'})"
+                           for t, b in zip(doc["seconds"][k], doc["other_busy"][k]))
+        lines.append(f"| {k} | {best[k]:.2f} | {tps[k]:.2f} | {rounds} |")
     lines += ["",
-              f"**{wn} over serial: {doc['ratios'][f'{wn} / serial']:.2f}x**; over "
+              f"**{wn} over serial: {doc['ratios'][f'{wn} / serial']:.2f}x** (median of the "
+              "rounds' ratios: " + ", ".join(
+                  f"{r:.2f}" for r in doc["ratios_per_round"][f"{wn} / serial"]) + "); over "
               f"workers-1: {doc['ratios'][f'{wn} / workers-1']:.2f}x.  Cluster start (not "
               "timed above): " + ", ".join(f"{n} worker(s) {s:.1f} s" for n, s in
                                            doc["cluster_start_seconds"].items()) + ".", "",
@@ -192,8 +222,8 @@ def _markdown(doc: dict, wn: str) -> str:
               f"{doc['loadavg_1min']['before']:.2f} before, {doc['loadavg_1min']['after']:.2f} "
               "after; other processes kept "
               + (f"{100 * statistics.mean(busy):.0f}%" if busy else "an unknown share")
-              + " of the CPUs busy during the serial rounds.  On a shared machine the ratio "
-                "moves with that load.", ""]
+              + " of the CPUs busy on average while the ways ran.  On a shared machine the "
+                "ratio moves with that load.", ""]
     return "\n".join(lines)
 
 
