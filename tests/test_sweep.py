@@ -259,9 +259,9 @@ def test_sweep_without_dask_or_optuna_exits_1_with_the_pip_command(tmp_path):
 def test_cli_parses_options_as_xmlp_train_does(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a mistaken sweep would write nothing into the checkout
     from xmlp.cli import main
-    from xmlp.cli import sweep as cmd
+    from xmlp.cli import sweep_space as cmd
 
-    actions = cmd._train_actions()
+    actions = cmd.train_actions()
     assert cmd.parse_grid(["eta=0.1,1", "batch-size=10,20", "cost=quadratic"], actions) == {
         "eta": [0.1, 1.0], "batch_size": [10, 20], "cost": ["quadratic"]}
     assert cmd.parse_space(["eta=0.01:10:log", "epochs=1:5"], actions) == {

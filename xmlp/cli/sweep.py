@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import shlex
 import sys
 import time
 import types
@@ -28,6 +27,15 @@ from .data import check_writable, pct
 from .errors import CLIError, one_line, version
 from .presets import train_config
 from .progress import Printer
+from .sweep_space import (
+    DATA_OPTIONS,
+    format_value,
+    parse_grid,
+    parse_resources,
+    parse_space,
+    reproduce,
+    train_actions,
+)
 from .train import add_train_options, fit_kwargs, load_splits, network_kwargs
 
 NAME = "sweep"
@@ -37,8 +45,6 @@ METRICS = tuple(f"{s}_{q}" for s in ("validation", "test", "training", "evaluati
                 for q in ("accuracy", "cost"))
 INSTALL = "pip install 'xmlp[sweep]'"
 #: xmlp train options that describe the data rather than a trial; never swept.
-_DATA_OPTIONS = ("dataset", "data_dir", "no_download", "validation", "expand", "downsample")
-_NOT_SWEPT = (*_DATA_OPTIONS, "sizes", "backend", "device", "dtype")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -109,92 +115,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 # =============================================================== options -> sweep
-def _train_actions() -> dict[str, argparse.Action]:
-    """dest -> action of every ``xmlp train`` option (types, choices, defaults)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    add_train_options(parser)
-    return {a.dest: a for a in parser._actions if a.option_strings}
-
-
-def _dest(name: str, actions: dict) -> str:
-    dest = name.strip().lstrip("-").replace("-", "_")
-    if dest not in actions or dest in _NOT_SWEPT:
-        sweepable = sorted(d.replace("_", "-") for d in actions if d not in _NOT_SWEPT)
-        raise CLIError(f"cannot sweep {name!r}: choose among {', '.join(sweepable)}")
-    return dest
-
-
-def _value(action: argparse.Action, text: str, where: str) -> Any:
-    """A value as ``xmlp train`` would parse it for this option."""
-    text = text.strip()
-    if isinstance(action, argparse._StoreTrueAction):
-        if text.lower() in ("true", "yes", "1", "on"):
-            return True
-        if text.lower() in ("false", "no", "0", "off"):
-            return False
-        raise CLIError(f"{where}: expected true or false, got {text!r}")
-    try:
-        value = action.type(text) if action.type else text
-    except (argparse.ArgumentTypeError, ValueError) as exc:
-        raise CLIError(f"{where}: {one_line(exc)}") from None
-    if action.choices and value not in action.choices:
-        raise CLIError(f"{where}: {text!r} is not one of {', '.join(action.choices)}")
-    return value
-
-
-def parse_grid(items: list[str], actions: dict) -> dict[str, list]:
-    grid: dict[str, list] = {}
-    for item in items:
-        name, sep, values = item.partition("=")
-        if not sep or not values.strip():
-            raise CLIError(f"--grid {item}: expected NAME=V1,V2,... such as eta=0.1,0.5")
-        dest = _dest(name, actions)
-        if dest in grid:
-            raise CLIError(f"--grid {name} given twice; list all its values once")
-        parsed = [_value(actions[dest], v, f"--grid {name}") for v in values.split(",")
-                  if v.strip()]
-        if len({repr(v) for v in parsed}) != len(parsed):
-            raise CLIError(f"--grid {item}: a value is repeated")
-        grid[dest] = parsed
-    return grid
-
-
-def parse_space(items: list[str], actions: dict) -> dict[str, tuple]:
-    space: dict[str, tuple] = {}
-    for item in items:
-        name, sep, rng = item.partition("=")
-        parts = rng.split(":") if sep else []
-        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "")):
-            raise CLIError(f"--space {item}: expected NAME=LO:HI or NAME=LO:HI:log, such as "
-                           "eta=0.01:10:log")
-        dest = _dest(name, actions)
-        action = actions[dest]
-        if action.choices or isinstance(action, argparse._StoreTrueAction):
-            raise CLIError(f"--space {name}: a choice, not a range; give its choices with "
-                           f"--grid {name}=A,B (random and TPE search draw among them)")
-        lo, hi = (_value(action, v, f"--space {name}") for v in parts[:2])
-        if not lo < hi:
-            raise CLIError(f"--space {item}: LO must be below HI")
-        log = len(parts) == 3 and parts[2] == "log"
-        if log and lo <= 0:
-            raise CLIError(f"--space {item}: a log range needs LO > 0")
-        space[dest] = (lo, hi, "log") if log else (lo, hi)
-    return space
-
-
-def _resources(items: list[str]) -> dict[str, float]:
-    out = {}
-    for item in items:
-        name, sep, amount = item.partition("=")
-        try:
-            out[name.strip()] = float(amount)
-        except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise CLIError(f"--resources {item}: expected NAME=N such as GPU=1")
-    return out
-
-
 def _load_data(options: dict, cfg: dict):
     """Run on each worker (once per process): the data exactly as ``xmlp train`` loads
     them, including --expand and --downsample."""
@@ -211,30 +131,6 @@ def _configure(args: argparse.Namespace, sizes: list[int], params: dict):
     return network_kwargs(cfg, args.device), fit_kwargs(cfg)
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(map(str, value))
-    if isinstance(value, float):
-        return repr(value)  # the shortest text that parses back to the same float
-    return str(value)
-
-
-def reproduce(args: argparse.Namespace, params: dict, actions: dict) -> str:
-    """The ``xmlp train`` command line of one trial: the options given, and its params."""
-    words = ["xmlp", "train"]
-    for dest, action in actions.items():
-        value = params.get(dest, getattr(args, dest, None))
-        if dest not in params and (value is None or value == action.default):
-            continue
-        flag = next(s for s in action.option_strings if s.startswith("--"))
-        if isinstance(action, argparse._StoreTrueAction):
-            if value:
-                words.append(flag)
-            continue
-        words += [flag, _format(value)]
-    return " ".join(shlex.quote(w) for w in words)
-
-
 # =============================================================== the command
 def run(args: argparse.Namespace) -> int:
     try:
@@ -245,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     import optuna
 
     out = Printer(args)
-    actions = _train_actions()
+    actions = train_actions()
     grid = parse_grid(args.grid or [], actions)
     space = parse_space(args.space or [], actions)
     if not grid and not space:
@@ -260,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     if args.scheduler and args.workers:
         raise CLIError("give --workers (a local cluster) or --scheduler (a running one), "
                        "not both")
-    resources = _resources(args.resources or [])
+    resources = parse_resources(args.resources or [])
     out_path = Path(args.out)
     check_writable(args.out, "--out", (".csv",))
     plot = None if args.no_plot else (args.plot or str(out_path.with_suffix(".png")))
@@ -291,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--prune watches the metric every epoch, on the training or the "
                        f"{eval_name} split; --metric {metric} is measured at the end only")
 
-    options = {k: getattr(args, k) for k in _DATA_OPTIONS}
+    options = {k: getattr(args, k) for k in DATA_OPTIONS}
     loader = functools.partial(_load_data, options,
                                {"dtype": cfg["dtype"], "sizes": cfg["sizes"],
                                 "hidden_layers": cfg["hidden_layers"]})
@@ -342,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     out.say()
     params = {p: best[p] for p in result.params}
     out.say(f"best: trial {best['trial']}, {metric} {_shown(metric, best[metric])} with "
-            + ", ".join(f"{p.replace('_', '-')}={_format(v)}" for p, v in params.items()))
+            + ", ".join(f"{p.replace('_', '-')}={format_value(v)}" for p, v in params.items()))
     out.say(f"reproduce: {reproduce(args, params, actions)}")
     out.say("  (bit for bit with the workers' BLAS setting: prefix it with "
             "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1)")
@@ -353,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _short(value: Any) -> str:
     """Table cells: a float as typed when short (1.0, 0.001), else 4 digits."""
-    text = _format(value)
+    text = format_value(value)
     return f"{value:.4g}" if isinstance(value, float) and len(text) > 8 else text
 
 
