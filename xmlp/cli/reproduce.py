@@ -41,13 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR",
                         help="directory holding the dataset's four IDX files "
                              "(default: $XMLP_DATA/NAME, then ~/.cache/xmlp/NAME)")
-    parser.add_argument("--backend", default="numpy", metavar="NAME",
-                        help="array backend: numpy, torch, cupy, array_api_strict "
-                             "(default: numpy)")
-    parser.add_argument("--device", default=None,
-                        help="device, e.g. cpu, cuda (default: the backend's default)")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                        help="floating-point precision (default: float32)")
+    opt.add_backend_options(parser, dtype_default="float32")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of initial weights, mini-batch order and dropout "
                              "(default: 0)")
