@@ -345,6 +345,22 @@ def test_adam_from_the_command_line_equals_the_library(tmp_path):
     assert summary["test_accuracy"] == net.accuracy(*data.test)
 
 
+def test_shift_flip_and_anneal_from_the_command_line_equal_the_library(tmp_path):
+    proc = xmlp_cmd(tmp_path, "train", "--shift", "1", "--flip", "--anneal", "cosine",
+                    "--epochs", "2", *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    assert "shifts up to 1 px, left-right flips, cosine annealing" in proc.stdout
+    etas = re.findall(r"^epoch \d/2 .*  eta (\S+)$", proc.stdout, re.M)
+    assert [float(e) for e in etas] == [3.0, 1.5]  # the sample preset's eta, then half
+    data = xmlp.datasets.load("mnist-sample")
+    net = xmlp.Network([784, 16, 10], cost="quadratic", init="large", seed=1)
+    net.fit(*data.train, epochs=2, batch_size=10, eta=3.0, shift=1, flip=True,
+            anneal="cosine", monitor=())
+    assert int(TEST_COUNT.search(proc.stdout).group(1)) == round(net.accuracy(*data.test) * 1000)
+    bad = xmlp_cmd(tmp_path, "train", "--shift", "-1")
+    assert bad.returncode == 2 and "expected an integer >= 0, got '-1'" in bad.stderr
+
+
 def test_missing_dataset_offline_is_one_line_saying_where(tmp_path):
     empty = tmp_path / "empty"
     for sub in ("data", "home", "cache"):

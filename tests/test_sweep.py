@@ -150,6 +150,28 @@ def test_sqlite_round_trip_and_rerun(client, tmp_path):
                   storage=url, study=first.study.study_name, client=client)
 
 
+def test_configure_sweeps_names_of_its_own(client, tmp_path):
+    widths = {"narrow": [784, 10, 10], "wide": [784, 40, 10]}
+
+    def configure(params):
+        return {**NET, "sizes": widths[params["width"]]}, {"epochs": 1, "batch_size": 20}
+
+    with pytest.raises(ValueError, match="cannot sweep 'width'"):
+        sweep.run("mnist-sample", NET, grid={"width": list(widths)}, client=client,
+                  storage=f"sqlite:///{tmp_path / 'named.db'}")
+    result = sweep.run("mnist-sample", NET, grid={"width": list(widths)}, client=client,
+                       storage=f"sqlite:///{tmp_path / 'c.db'}", configure=configure)
+    assert result.params == ["width"] and sorted(r["width"] for r in result.rows) == list(widths)
+    assert all(r["state"] == "complete" and r["epochs"] == 1 for r in result.rows)
+    import xmlp
+
+    data = xmlp.datasets.load("mnist-sample")
+    for row in result.rows:  # each trial trained the network its name stands for
+        net = xmlp.Network(**{**NET, "sizes": widths[row["width"]]})
+        net.fit(*data.train, epochs=1, batch_size=20, evaluation_data=data.test)
+        assert row["training_accuracy"] == pytest.approx(net.accuracy(*data.train), abs=1e-3)
+
+
 def test_failing_trials_are_recorded_and_the_sweep_goes_on(client, tmp_path):
     import xmlp
 

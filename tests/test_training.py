@@ -183,6 +183,59 @@ def test_schedule_halves_eta_and_stops_at_one_128th():
     assert all(b in (a, a / 2) for a, b in zip(h.eta, h.eta[1:]))
 
 
+@pytest.mark.parametrize("anneal", ["cosine", "linear"])
+def test_anneal_sets_each_epochs_eta_without_evaluation_data(anneal):
+    rng = np.random.default_rng(1)
+    X, y = rng.random((60, 5)), rng.integers(0, 3, 60)
+    net = xmlp.Network([5, 8, 3], cost="cross-entropy", seed=0)
+    h = net.fit(X, y, epochs=4, batch_size=10, eta=0.8, anneal=anneal)
+    want = {"cosine": [0.8, 0.8 * (1 + 2**-0.5) / 2, 0.4, 0.8 * (1 - 2**-0.5) / 2],
+            "linear": [0.8, 0.6, 0.4, 0.2]}[anneal]
+    assert h.eta == pytest.approx(want, rel=1e-15)
+    assert h.stop_reason == "epochs" and h.epochs == 4
+
+
+def test_anneal_and_augmentation_change_the_updates_and_resume_exactly(tmp_path):
+    rng = np.random.default_rng(2)
+    X, y = rng.random((80, 9)), rng.integers(0, 3, 80)  # 3x3 "images"
+    kw = dict(epochs=3, batch_size=10, eta=0.5, momentum=0.5)
+    more = dict(anneal="cosine", shift=1, flip=True)
+
+    def trained(**extra):
+        net = xmlp.Network([9, 8, 3], cost="cross-entropy", dtype="float64", seed=0)
+        net.fit(X, y, **{**kw, **extra})
+        return net
+
+    plain, cosine, both = trained(), trained(anneal="cosine"), trained(**more)
+    assert not np.array_equal(plain.parameters_numpy()[0][0], cosine.parameters_numpy()[0][0])
+    assert not np.array_equal(both.parameters_numpy()[0][0], cosine.parameters_numpy()[0][0])
+    ckpt = tmp_path / "anneal.ckpt"
+
+    def ctrl_c_in_second_epoch(epoch, done, total):
+        if (epoch, done) == (1, 2):
+            raise KeyboardInterrupt
+
+    with pytest.raises(xmlp.TrainingInterrupted):
+        trained(**more, checkpoint=ckpt, progress=ctrl_c_in_second_epoch)
+    resumed = trained(**more, resume=ckpt)
+    for got, want in zip(sum(resumed.parameters_numpy(), []),
+                         sum(both.parameters_numpy(), [])):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="anneal_epochs: 3 -> 5"):
+        trained(**{**more, "epochs": 5}, resume=ckpt)
+    with pytest.raises(ValueError, match="augment: .*'shift': 1.* -> None"):
+        trained(anneal="cosine", resume=ckpt)
+
+
+def test_anneal_is_checked():
+    X, y = np.zeros((10, 5)), np.zeros(10, dtype=int)
+    net = xmlp.Network([5, 4, 3], cost="cross-entropy", seed=0)
+    with pytest.raises(ValueError, match="anneal must be one of .'cosine', 'linear'."):
+        net.fit(X, y, epochs=1, anneal="step")
+    with pytest.raises(ValueError, match="anneal and schedule both set eta"):
+        net.fit(X, y, epochs=1, anneal="cosine", schedule=2, validation=0.5)
+
+
 def test_divergence_raises_and_keeps_finite_weights(sample):
     net = xmlp.Network([784, 30, 10], cost="quadratic", output="identity", seed=0)
     X, y = sample.train.X[:500], np.eye(10)[sample.train.y[:500]]

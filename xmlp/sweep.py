@@ -73,8 +73,9 @@ NETWORK_KEYS = ("sizes", "hidden", "output", "cost", "init", "backend", "device"
                 "seed")
 #: ``fit`` hyper-parameters a sweep may set (data, callbacks and files are the sweep's).
 FIT_KEYS = ("epochs", "batch_size", "eta", "lmbda", "l1", "momentum", "nesterov",
-            "optimizer", "beta1", "beta2", "epsilon", "dropout", "early_stopping",
-            "schedule", "monitor", "divergence_factor", "checkpoint_every")
+            "optimizer", "beta1", "beta2", "epsilon", "dropout", "shift", "flip",
+            "image_shape", "early_stopping",
+            "schedule", "anneal", "monitor", "divergence_factor", "checkpoint_every")
 SPLITS = ("training", "validation", "test", "evaluation")
 #: split_quantity; "evaluation" is the split each epoch is evaluated on: the validation
 #: split when there is one, else the test split (as in ``xmlp train``).
@@ -247,7 +248,9 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
     resources : Dask resources each trial needs, e.g. ``{"GPU": 1}`` (workers started
         here get the same resources; on a cluster, start workers with ``--resources``).
     configure : ``params -> (network kwargs, fit kwargs)`` for one trial (default: each
-        parameter in ``NETWORK_KEYS`` goes to the network, every other to ``fit``).
+        parameter in ``NETWORK_KEYS`` goes to the network, every other to ``fit``).  With a
+        ``configure`` function the swept names are its own (e.g. ``variant`` naming a whole
+        architecture) and ``network`` / ``fit`` are only recorded in the definition.
     heartbeat : seconds between the driver's heartbeats for running trials; a killed
         sweep's trials count as stale after three missed beats.
     progress : show a progress bar over the trials (stderr).
@@ -260,7 +263,8 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
     space = {k: tuple(v) for k, v in (space or {}).items()}
     search = search or ("grid" if grid and not space else "tpe")
     data_key = _data_key(data, network)
-    definition = _definition(network, fit, grid, space, search, prune, metric, data_key)
+    definition = _definition(network, fit, grid, space, search, prune, metric, data_key,
+                             named=configure is None)
     metric = definition["metric"]
     if search != "grid":
         trials = 20 if trials is None else _positive(trials, "trials")
@@ -311,7 +315,7 @@ def _route(network: dict, fit: dict, params: dict) -> tuple[dict, dict]:
 
 
 def _definition(network: dict, fit: dict, grid: dict, space: dict, search: str,
-                prune: str, metric: str | None, data_key: str) -> dict:
+                prune: str, metric: str | None, data_key: str, named: bool = True) -> dict:
     """The sweep as JSON-able data: it names the study and guards it on resume."""
     if search not in SEARCHES:
         raise ValueError(f"search must be one of {list(SEARCHES)}, got {search!r}")
@@ -328,7 +332,7 @@ def _definition(network: dict, fit: dict, grid: dict, space: dict, search: str,
         raise ValueError(f"{sorted(both)} given both as grid values and as a range")
     known = set(NETWORK_KEYS) | set(FIT_KEYS)
     for name in [*grid, *space]:
-        if name not in known:
+        if named and name not in known:  # a configure function reads its own names
             raise ValueError(f"cannot sweep {name!r}: choose among {sorted(known)}")
     for name, values in grid.items():
         if not values:

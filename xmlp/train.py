@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as check
+from . import augment as aug
 from . import checkpoint as ckpt_io
 from . import optim
 from .backend import out_of_memory, to_numpy
@@ -39,6 +40,7 @@ MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation
 DEFAULT_ETA = {"quadratic": 3.0, "cross-entropy": 0.5, "log-likelihood": 0.5}
 #: Adam's usual step size (Kingma & Ba; PyTorch's and scikit-learn's default).
 DEFAULT_ETA_ADAM = 0.001
+ANNEALS = ("cosine", "linear")  # fixed learning-rate schedules over the epochs
 
 
 class TrainingDiverged(FloatingPointError):
@@ -144,10 +146,12 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
         eta: float | None = None, lmbda: float = 0.0, l1: float = 0.0,
         momentum: float = 0.0, nesterov: bool = False, optimizer: str | optim.Rule = "sgd",
         beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
-        dropout: float = 0.0,
+        dropout: float = 0.0, shift: int = 0, flip: bool = False,
+        image_shape: tuple[int, int] | None = None,
         evaluation_data: tuple[Any, Any] | None = None, validation: float | int | None = None,
         early_stopping: int | None = None, schedule: int | None = None,
-        monitor: Iterable[str] | None = None, verbose: bool | int = False,
+        anneal: str | None = None, monitor: Iterable[str] | None = None,
+        verbose: bool | int = False,
         callback: Callable[[int, History], None] | None = None,
         progress: Callable[[int, int, int], None] | None = None,
         checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
@@ -166,12 +170,19 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     beta1, beta2, epsilon : Adam's decay rates of the moment estimates and its epsilon
         (Kingma & Ba's Algorithm 1; ``optim.Adam(form="efficient")`` is scikit-learn's).
     dropout : probability of dropping each hidden neuron during training (inverted dropout).
+    shift, flip, image_shape : data augmentation (:mod:`xmlp.augment`): every epoch each
+        training image is moved by up to ``shift`` pixels in each direction and, with
+        ``flip``, mirrored left-right with probability 1/2, at random; ``image_shape``
+        (height, width) defaults to a square image of ``sizes[0]`` pixels.
     evaluation_data : (X_eval, y_eval), or ``validation`` = a fraction / count of the training
         rows held out at random (drawn from the network's seeded generator).
     early_stopping : stop after this many epochs without a better evaluation accuracy and
         restore the best weights.
     schedule : Nielsen's schedule: halve eta after this many epochs without improvement of
         the evaluation accuracy; stop when eta has fallen to 1/128 of its initial value.
+    anneal : a fixed schedule over the ``epochs``, watching nothing: ``"cosine"`` (epoch e of
+        E runs at eta (1 + cos(pi e / E)) / 2) or ``"linear"`` (eta (1 - e / E)).  It needs no
+        evaluation data, so the final network can train on every labelled image.
     monitor : which of ``MONITORS`` to record each epoch; default all that the data allows.
     verbose : True prints network.py's "Epoch j: c / n" line; 2 adds network2's cost lines.
     callback : called as ``callback(epoch, history)`` after every epoch.
@@ -205,9 +216,14 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
         eta = DEFAULT_ETA_ADAM if isinstance(rule, optim.Adam) else DEFAULT_ETA[net.cost.name]
     eta = check.positive_float(eta, "eta")
     dropout = check.fraction(dropout, "dropout")
+    augment = aug.make(shift, flip, image_shape, net.sizes[0])
     for name, val in (("early_stopping", early_stopping), ("schedule", schedule)):
         if val is not None:
             check.positive_int(val, name)
+    if anneal is not None and anneal not in ANNEALS:
+        raise ValueError(f"anneal must be one of {list(ANNEALS)} or None, got {anneal!r}")
+    if anneal is not None and schedule is not None:
+        raise ValueError("anneal and schedule both set eta: give one of them")
     checkpoint_every = check.positive_int(checkpoint_every, "checkpoint_every")
     if on_divergence not in ("raise", "stop"):
         raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
@@ -239,12 +255,14 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     n = X.shape[0]
     hyper = _Hyper(eta, optim.Decay(lmbda, l1, n), dropout)
     history = History(n_train=n, n_evaluation=0 if evaluation is None else evaluation[0].shape[0])
-    loop = _Loop(net, X, Y, batch_size, hyper, rule, progress)
+    loop = _Loop(net, X, Y, batch_size, hyper, rule, progress, augment)
     tracker = _Tracker(eta, early_stopping, schedule)
     settings = {"batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
                 "momentum": momentum, "nesterov": bool(nesterov), "dropout": dropout,
                 "validation": validation, "early_stopping": early_stopping,
                 "schedule": schedule, "monitor": list(monitor), "n_train": n,
+                **({"anneal": anneal, "anneal_epochs": epochs} if anneal else {}),
+                **({"augment": augment.settings()} if augment else {}),
                 "n_evaluation": history.n_evaluation, **rule.settings()}
     if divergence_factor is not None:
         divergence_factor = check.positive_float(divergence_factor, "divergence_factor")
@@ -259,7 +277,7 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
                              or history.initial_training_cost is None
                              else divergence_factor * history.initial_training_cost)
     for epoch in range(start, epochs):
-        hyper.eta = tracker.eta
+        hyper.eta = tracker.eta * anneal_factor(anneal, epoch, epochs)
         with out_of_memory(net.device, f"training epoch {epoch + 1} (mini-batch "
                            f"{batch_size}, {n} samples)", "try a smaller batch_size, "
                            "float32, or fewer/smaller hidden layers"):
@@ -341,9 +359,11 @@ class _Loop:
     """Runs epochs of mini-batch SGD on a network, keeping the state between epochs."""
 
     def __init__(self, net: Network, X, Y, batch_size: int, hyper: _Hyper, rule: optim.Rule,
-                 progress):
+                 progress, augment: aug.Augment | None = None):
         self.net, self.X, self.Y, self.batch_size = net, X, Y, batch_size
-        self.hyper, self.rule, self.progress = hyper, rule, progress
+        self.hyper, self.rule, self.progress, self.augment = hyper, rule, progress, augment
+        self.table = (None if augment is None  # augment's pixel map, moved once
+                      else net.xp.asarray(augment.table(), device=net.device))
         self.state = rule.init(net._W, net._b, net.xp)
         self.good = (net._W, net._b)  # weights after the last finite epoch
         self.divergence_limit: float | None = None  # training cost above this: diverged
@@ -354,12 +374,16 @@ class _Loop:
         start = time.perf_counter()
         order = xp.asarray(epoch_order(net.rng, n), device=net.device)
         masks = _dropout_masks(net, net.rng, n, h.dropout) if h.dropout else None
+        codes = (None if self.augment is None else
+                 xp.asarray(self.augment.draw(net.rng, n), device=net.device))
         rule, eta, decay = self.rule, h.eta, h.decay
         Ws, b_s, state = net._W, net._b, self.state
         try:
             for j, (k, stop) in enumerate(chunks(n, bs)):
                 idx = order[k:stop]
                 Xb = xp.take(self.X, idx, axis=0)
+                if codes is not None:
+                    Xb = self.augment.apply(Xb, codes[k:stop], self.table, xp)
                 Yb = xp.take(self.Y, idx, axis=0)
                 mb = None if masks is None else [M[k:stop, :] for M in masks]
                 gW, gb = backprop(Ws, b_s, Xb, Yb, net.hidden, net.output, net.cost, mb,
@@ -439,6 +463,14 @@ def _report(history: History, epoch: int, verbose: bool | int, monitor) -> None:
         value = getattr(history, m)[-1]
         shown = f"{round(value * n[what])} / {n[what]}" if kind == "accuracy" else value
         print(f"{kind.capitalize()} on {what} data: {shown}")
+
+
+def anneal_factor(anneal: str | None, epoch: int, epochs: int) -> float:
+    """The factor of eta in 0-based ``epoch`` of ``epochs`` under ``anneal`` (1.0 for None)."""
+    if anneal is None:
+        return 1.0
+    t = epoch / epochs
+    return (1 + math.cos(math.pi * t)) / 2 if anneal == "cosine" else 1 - t
 
 
 class _Tracker:

@@ -38,7 +38,8 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
                 lmbda=args.lmbda, l1=args.l1, momentum=args.momentum, nesterov=args.nesterov,
                 optimizer=args.optimizer, beta1=args.beta1, beta2=args.beta2,
                 epsilon=args.epsilon,
-                dropout=args.dropout, schedule=args.schedule,
+                dropout=args.dropout, shift=args.shift, flip=args.flip,
+                schedule=args.schedule, anneal=args.anneal,
                 early_stopping=args.early_stopping, seed=args.seed, expand=args.expand,
                 downsample=args.downsample, backend=args.backend, device=args.device,
                 dtype=args.dtype, hidden_layers=preset["hidden_layers"])

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         line = f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  {recipe.evaluate_on} " \
                f"accuracy {_pct(history.evaluation_accuracy[-1])}  {history.seconds[-1]:.2f} s"
-        if recipe.schedule:
+        if recipe.schedule or recipe.anneal:
             line += f"  eta {history.eta[-1]:g}"
         say(line)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..train import ANNEALS
 from . import options as opt
 from .data import check_writable, load_dataset, pct, resolve_device, transform
 from .errors import CLIError, error, version
@@ -34,6 +35,12 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="train on Nielsen's expanded data: each image plus 4 one-pixel shifts")
     g.add_argument("--downsample", type=opt.positive_int, metavar="FOLD",
                    help="crop 3 border pixels and average FOLDxFOLD blocks (2: 28x28 -> 11x11)")
+    g.add_argument("--shift", type=opt.non_negative_int, default=0, metavar="N",
+                   help="augment: move each training image by up to N pixels each way, at "
+                        "random, anew every epoch")
+    g.add_argument("--flip", action="store_true",
+                   help="augment: mirror half the training images left-right, at random, "
+                        "anew every epoch")
     g = p.add_argument_group("network")
     g.add_argument("--sizes", type=opt.sizes, metavar="N,N,...",
                    help="layer widths, input first, e.g. 784,30,10 "
@@ -67,6 +74,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="probability of dropping a hidden neuron")
     g.add_argument("--schedule", type=opt.positive_int, metavar="N",
                    help="halve eta after N epochs without improvement; stop at eta/128")
+    g.add_argument("--anneal", choices=ANNEALS,
+                   help="lower eta over the epochs on a fixed curve (needs no validation "
+                        "data): cosine, eta (1 + cos(pi e/E))/2, or linear, eta (1 - e/E)")
     g.add_argument("--early-stopping", type=opt.positive_int, metavar="N",
                    help="stop after N epochs without improvement, keep the best weights")
     g.add_argument("--seed", type=int, default=0,
@@ -144,7 +154,7 @@ def network_kwargs(cfg: dict, device: Any = None) -> dict[str, Any]:
 def fit_kwargs(cfg: dict) -> dict[str, Any]:
     """``Network.fit`` hyper-parameters of a run (no data, callbacks or files)."""
     keys = ("epochs", "batch_size", "eta", "lmbda", "l1", "momentum", "nesterov", "optimizer",
-            "dropout", "early_stopping", "schedule")
+            "dropout", "shift", "flip", "early_stopping", "schedule", "anneal")
     kw = {k: cfg[k] for k in keys}
     if cfg["optimizer"] == "adam":
         kw.update(beta1=cfg["beta1"], beta2=cfg["beta2"], epsilon=cfg["epsilon"])
@@ -160,7 +170,10 @@ def describe(cfg: dict) -> str:
               (f"{'Nesterov ' if cfg['nesterov'] else ''}momentum {cfg['momentum']:g}"
                if cfg["momentum"] else ""),
               f"dropout {cfg['dropout']:g}" if cfg["dropout"] else "",
+              f"shifts up to {cfg['shift']} px" if cfg["shift"] else "",
+              "left-right flips" if cfg["flip"] else "",
               f"schedule {cfg['schedule']}" if cfg["schedule"] else "",
+              f"{cfg['anneal']} annealing" if cfg["anneal"] else "",
               f"early stopping {cfg['early_stopping']}" if cfg["early_stopping"] else ""]
     plural = "" if cfg["epochs"] == 1 else "s"
     return (f"  {cfg['epochs']} epoch{plural}, mini-batch {cfg['batch_size']}, eta "
@@ -218,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
             f"training cost {rec['training_cost']:.4f} accuracy {pct(rec['training_accuracy'])}"
             f"  {eval_name} cost {rec['evaluation_cost']:.4f} accuracy "
             f"{pct(rec['evaluation_accuracy'])}  {rec['seconds']:.2f} s"
-            + (f"  eta {rec['eta']:g}" if cfg["schedule"] else ""))
+            + (f"  eta {rec['eta']:g}" if cfg["schedule"] or cfg["anneal"] else ""))
         out.json(dict(event="epoch", **rec, epochs=cfg["epochs"], evaluation=eval_name))
 
     status, failure = 0, None
