@@ -154,8 +154,10 @@ _RUNS = {
                                   momentum=0.5, nesterov=True, dropout=0.2, monitor=()),
     "adam, L2 and dropout": dict(epochs=1, batch_size=10, eta=0.002, lmbda=5.0,
                                  optimizer="adam", dropout=0.2, monitor=()),
-    "shifts and flips": dict(epochs=1, batch_size=10, eta=0.5, momentum=0.5, shift=2,
-                             flip=True, monitor=()),
+    # No momentum here: momentum with shifted and mirrored batches amplifies the backends'
+    # last-bit differences ~100-fold over three epochs (3e-13 on JAX), this run stays ~4e-15.
+    "shifts and flips": dict(epochs=1, batch_size=10, eta=0.5, shift=2, flip=True,
+                             monitor=()),
 }
 
 
