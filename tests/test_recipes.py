@@ -283,6 +283,11 @@ def test_cli_missing_mnist_is_one_line_exit_1(no_mnist, capsys):
     assert len(err.splitlines()) == 1 and "Traceback" not in captured.err + captured.out
     assert err.startswith("xmlp reproduce: error: MNIST is missing")
     assert "--dataset fashion-mnist" in err and "--quick" in err and "--data-dir" in err
+    tried = len(no_mnist)
+    assert tried > 0  # without --no-download the command tried the mirrors
+    assert cli.run(_args("ch1-30", "--no-download")) == 1
+    err = capsys.readouterr().err
+    assert len(no_mnist) == tried and "downloads are off" in err  # no download this time
 
 
 def test_cli_quick_run(capsys, tmp_path):

@@ -17,24 +17,22 @@ BACKEND_CHOICES = tuple(BACKENDS)
 
 
 # =============================================================== argument types
-def positive_int(text: str) -> int:
+def _int_at_least(text: str, low: int, expected: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = low - 1
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _int_at_least(text, 1, "a positive integer")
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+    return _int_at_least(text, 0, "an integer >= 0")
 
 
 def number(text: str) -> float:
@@ -121,15 +119,17 @@ def unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
 
 
 # =============================================================== shared option groups
+DATA_DIR_HELP = ("directory holding the dataset's four IDX files "
+                 "(default: $XMLP_DATA/NAME, then ~/.cache/xmlp/NAME)")
+NO_DOWNLOAD_HELP = "never download; fail if the files are not found locally"
+
+
 def add_data_options(p: argparse.ArgumentParser, validation: bool) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default="mnist-sample",
                    help="mnist, fashion-mnist, kmnist or mnist-sample (embedded, offline)")
-    g.add_argument("--data-dir", metavar="DIR",
-                   help="directory holding the dataset's four IDX files "
-                        "(default: $XMLP_DATA/NAME, then ~/.cache/xmlp/NAME)")
-    g.add_argument("--no-download", action="store_true",
-                   help="never download; fail if the files are not found locally")
+    g.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+    g.add_argument("--no-download", action="store_true", help=NO_DOWNLOAD_HELP)
     if validation:
         g.add_argument("--validation", type=count_or_fraction, metavar="N|FRACTION",
                        help="hold out the last N training rows (or a fraction) for "

@@ -38,9 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--dataset", metavar="NAME",
                         help="run the recipe on another dataset, e.g. fashion-mnist "
                              "(default: the recipe's, MNIST for the book's runs)")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="directory holding the dataset's four IDX files "
-                             "(default: $XMLP_DATA/NAME, then ~/.cache/xmlp/NAME)")
+    parser.add_argument("--data-dir", metavar="DIR", help=opt.DATA_DIR_HELP)
+    parser.add_argument("--no-download", action="store_true", help=opt.NO_DOWNLOAD_HELP)
     opt.add_backend_options(parser, dtype_default="float32")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of initial weights, mini-batch order and dropout "
@@ -124,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
                              device=resolve_device(args.backend, args.device),
                              dtype=args.dtype, seed=args.seed, epochs=args.epochs,
                              plot=args.plot, callback=on_epoch, progress=bar,
-                             data_dir=args.data_dir)
+                             data_dir=args.data_dir, download=not args.no_download)
     except recipes.DataMissing as exc:
         _error(exc.cli_message)
         return 1
