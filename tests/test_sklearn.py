@@ -197,7 +197,7 @@ def test_clone_keeps_parameters_and_drops_the_fit():
     assert set(sk.MLPRegressor().get_params()) <= params
     assert set(sk.MLPClassifier().get_params()) <= set(xs.MLPClassifier().get_params())
     assert params - set(sk.MLPRegressor().get_params()) == {"backend", "device", "init",
-                                                            "dropout", "l1"}
+                                                            "dropout", "l1", "compile"}
 
 
 def test_fitted_attributes_shapes_and_network():

@@ -47,7 +47,7 @@ from .init import INITIALISERS, initial_parameters
 
 Array = Any
 
-__all__ = ["Network", "forward", "backprop", "chunks"]
+__all__ = ["Network", "forward", "backprop", "chunks", "dataset_sums"]
 
 #: Rows per chunk when a whole data set is fed forward (bounds device memory).
 EVAL_CHUNK = 8192
@@ -105,8 +105,9 @@ def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidde
     delta = cost.delta(Z[-1], A[-1], Y, output, xp)  # BP1, (m, n_L)
     if weights is not None:
         delta = delta * weights[:, None]
+    unscaled = isinstance(scale, (int, float)) and scale == 1.0  # a traced scale multiplies
     for l in range(L - 1, -1, -1):
-        scaled = delta if scale == 1.0 else scale * delta
+        scaled = delta if unscaled else scale * delta
         nabla_b[l] = xp.sum(scaled, axis=0)  # BP3, (n_l,)
         nabla_W[l] = inputs[l].T @ scaled  # BP4, (n_{l-1}, n_l)
         if l > 0:
@@ -118,6 +119,20 @@ def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidde
         return nabla_W, nabla_b
     c = cost.fn(Z[-1], A[-1], Y, xp)  # (m,)
     return nabla_W, nabla_b, xp.sum(c if weights is None else c * weights)
+
+
+def dataset_sums(Ws: Sequence[Array], bs: Sequence[Array], X: Array, labels: Array, Y: Array,
+                 hidden: Activation, output: Activation, cost: Cost, xp: Any):
+    """Device scalars (sum of C_x, number of argmax outputs equal to ``labels``, int64) over
+    a whole data set (n >= 1), fed forward in chunks of ``EVAL_CHUNK`` rows."""
+    cost_sum = correct = None
+    for i, j in chunks(X.shape[0], EVAL_CHUNK):
+        _, Z, A = forward(Ws, bs, X[i:j, :], hidden, output, xp=xp)
+        c = xp.sum(cost.fn(Z[-1], A[-1], Y[i:j, :], xp))
+        hits = xp.sum(xp.astype(xp.argmax(A[-1], axis=1) == labels[i:j], xp.int64))
+        cost_sum = c if cost_sum is None else cost_sum + c
+        correct = hits if correct is None else correct + hits
+    return cost_sum, correct
 
 
 class Network:
@@ -261,15 +276,8 @@ class Network:
 
     def _sums(self, X: Array, labels: Array, Y: Array) -> tuple[Array, Array]:
         """Device scalars: (sum of C_x, number correct) over the data set, in chunks."""
-        xp = self.xp
-        cost_sum = xp.zeros((), dtype=self.dtype, device=self.device)
-        correct = xp.zeros((), dtype=xp.int64, device=self.device)
-        for i, j in chunks(X.shape[0], EVAL_CHUNK):
-            Z, A = self._output(X[i:j, :])
-            cost_sum = cost_sum + xp.sum(self.cost.fn(Z, A, Y[i:j, :], xp))
-            hits = xp.argmax(A, axis=1) == labels[i:j]
-            correct = correct + xp.sum(xp.astype(hits, xp.int64))
-        return cost_sum, correct
+        return dataset_sums(self._W, self._b, X, labels, Y, self.hidden, self.output,
+                            self.cost, self.xp)
 
     def _penalty(self, lmbda: float, l1: float, n: int) -> Array:
         """network2's regularisation term 0.5 (lmbda/n) sum w^2, plus (l1/n) sum |w|."""

@@ -67,12 +67,27 @@ class State:
 
 class Rule:
     """Base of the update rules.  ``groups`` names the state arrays (ending in "w" for
-    weight-shaped, "b" for bias-shaped) that checkpoints save."""
+    weight-shaped, "b" for bias-shaped) that checkpoints save.
+
+    A step has two halves.  :meth:`coefficients` turns (eta, the decay, the step number)
+    into the step's scalars on the host, in double precision; :meth:`update` is the array
+    arithmetic, which reads its numbers only from those coefficients.  The eager loop
+    passes them as Python floats; the compiled loop (:mod:`xmlp.engine`) computes the same
+    floats for every step of an epoch, rounds them once to the parameters' dtype (as
+    NumPy rounds a Python float that meets a float32 array) and feeds them to the same
+    :meth:`update` as traced scalars, so both loops take the same steps and one compiled
+    program serves every eta, lmbda, momentum or beta."""
 
     name: str = ""
     groups: tuple[str, ...] = ()
 
-    def grad_scale(self, eta: float, m: int) -> float:
+    @property
+    def kind(self) -> tuple:
+        """What shapes the arithmetic of :meth:`update` (not its numbers): a compiled
+        program is reused by every rule of the same kind."""
+        return (self.name,)
+
+    def grad_scale(self, eta: float, m: float) -> float:
         """The factor backprop applies to the summed gradients of an m-example batch."""
         return eta / m
 
@@ -84,14 +99,36 @@ class Rule:
             arrays[g] = [xp.zeros_like(a) for a in like]
         return State(arrays)
 
+    def coefficients(self, eta: float, decay: Decay, t: int) -> dict[str, float]:
+        """The host scalars of step number ``t`` (1 for the first step).  A regularisation
+        term whose strength is 0 has no key, and :meth:`update` then skips it."""
+        raise NotImplementedError
+
+    def update(self, Ws, bs, gWs, gbs, arrays: dict[str, list[Array]], c, xp: Any):
+        """The array half of a step: new (Ws, bs, arrays) from the scaled gradients and
+        the coefficients ``c`` (Python floats or 0-d arrays)."""
+        raise NotImplementedError
+
     def step(self, Ws, bs, gWs, gbs, state: State, eta: float, decay: Decay, xp: Any):
         """One update from the scaled gradients (``xp``: the arrays' namespace); returns
         (Ws, bs, state), all new."""
-        raise NotImplementedError
+        t = state.t + 1
+        Ws, bs, arrays = self.update(Ws, bs, gWs, gbs, state.arrays,
+                                     self.coefficients(eta, decay, t), xp)
+        return Ws, bs, State(arrays, t)
 
     def settings(self) -> dict[str, Any]:
         """The rule's hyper-parameters as JSON (checkpoints refuse to resume with others)."""
         return {}
+
+
+def _decay_terms(c: dict[str, float], decay: Decay, factor: float) -> dict[str, float]:
+    """Add ``factor`` times the L2 and L1 strengths over n (only those that are not 0)."""
+    if decay.lmbda:
+        c["l2"] = factor * decay.lmbda / decay.n
+    if decay.l1:
+        c["l1"] = factor * decay.l1 / decay.n
+    return c
 
 
 @dataclass(frozen=True)
@@ -100,17 +137,21 @@ class SGD(Rule):
 
     name = "sgd"
 
-    def step(self, Ws, bs, sWs, sbs, state, eta, decay, xp):
+    def coefficients(self, eta, decay, t):
+        c = _decay_terms({}, decay, eta)  # eta lmbda/n, eta l1/n
+        if "l2" in c:
+            c["shrink"] = 1.0 - c.pop("l2")
+        return c
+
+    def update(self, Ws, bs, sWs, sbs, arrays, c, xp):
         # sW = (eta/m) nabla_W, so eta g_W = sW + eta (lmbda/n) W + eta (l1/n) sign(W).
-        shrink = 1.0 - eta * decay.lmbda / decay.n
-        l1_step = eta * decay.l1 / decay.n
         new_W, new_b = [], []
         for W, b, sW, sb in zip(Ws, bs, sWs, sbs):
-            if decay.l1:  # the L1 term uses the sign of the weights before the step
-                sW = sW + l1_step * xp.sign(W)
-            new_W.append(shrink * W - sW if decay.lmbda else W - sW)  # network2 / network.py
+            if "l1" in c:  # the L1 term uses the sign of the weights before the step
+                sW = sW + c["l1"] * xp.sign(W)
+            new_W.append(c["shrink"] * W - sW if "shrink" in c else W - sW)  # network2 / .py
             new_b.append(b - sb)
-        return new_W, new_b, State(state.arrays, state.t + 1)
+        return new_W, new_b, arrays
 
 
 @dataclass(frozen=True)
@@ -122,16 +163,20 @@ class Momentum(Rule):
     name = "momentum"
     groups = ("vw", "vb")
 
-    def step(self, Ws, bs, sWs, sbs, state, eta, decay, xp):
-        l2_step = eta * decay.lmbda / decay.n
-        l1_step = eta * decay.l1 / decay.n
-        mu = self.mu
+    @property
+    def kind(self) -> tuple:
+        return (self.name, self.nesterov)
+
+    def coefficients(self, eta, decay, t):
+        return _decay_terms({"mu": self.mu}, decay, eta)
+
+    def update(self, Ws, bs, sWs, sbs, arrays, c, xp):
+        mu = c["mu"]
         new_W, new_b, new_vW, new_vb = [], [], [], []
-        for W, b, sW, sb, vW, vb in zip(Ws, bs, sWs, sbs, state.arrays["vw"],
-                                        state.arrays["vb"]):
-            if decay.l1:
-                sW = sW + l1_step * xp.sign(W)
-            step_W = sW + l2_step * W if decay.lmbda else sW  # eta g_W
+        for W, b, sW, sb, vW, vb in zip(Ws, bs, sWs, sbs, arrays["vw"], arrays["vb"]):
+            if "l1" in c:
+                sW = sW + c["l1"] * xp.sign(W)
+            step_W = sW + c["l2"] * W if "l2" in c else sW  # eta g_W
             vW = mu * vW - step_W
             vb = mu * vb - sb
             if self.nesterov:
@@ -142,7 +187,7 @@ class Momentum(Rule):
             new_b.append(b)
             new_vW.append(vW)
             new_vb.append(vb)
-        return new_W, new_b, State({"vw": new_vW, "vb": new_vb}, state.t + 1)
+        return new_W, new_b, {"vw": new_vW, "vb": new_vb}
 
 
 @dataclass(frozen=True)
@@ -167,34 +212,42 @@ class Adam(Rule):
         if self.form not in ADAM_FORMS:
             raise ValueError(f"Adam form must be one of {list(ADAM_FORMS)}, got {self.form!r}")
 
-    def grad_scale(self, eta: float, m: int) -> float:
+    @property
+    def kind(self) -> tuple:
+        return (self.name, self.form)
+
+    def grad_scale(self, eta: float, m: float) -> float:
         return 1.0 / m  # Adam is invariant to the gradient's scale; eta enters at the end
 
-    def step(self, Ws, bs, gWs, gbs, state, eta, decay, xp):
-        b1, b2, eps = self.beta1, self.beta2, self.epsilon
-        t = state.t + 1
-        c1, c2 = 1.0 - b1**t, 1.0 - b2**t  # bias corrections, host scalars
+    def coefficients(self, eta, decay, t):
+        b1, b2 = self.beta1, self.beta2
+        c1, c2 = 1.0 - b1**t, 1.0 - b2**t  # bias corrections
+        c = {"b1": b1, "1-b1": 1.0 - b1, "b2": b2, "1-b2": 1.0 - b2, "eps": self.epsilon}
         if self.form == "efficient":
-            rate, root_c2 = eta * math.sqrt(c2) / c1, 1.0
+            c["rate"] = eta * math.sqrt(c2) / c1
         else:
-            rate, root_c2 = eta / c1, math.sqrt(c2)
-        a = state.arrays
+            c["rate"], c["root_c2"] = eta / c1, math.sqrt(c2)
+        return _decay_terms(c, decay, 1.0)  # lmbda/n, l1/n: Adam scales g itself
+
+    def update(self, Ws, bs, gWs, gbs, arrays, c, xp):
         out: dict[str, list[Array]] = {g: [] for g in self.groups}
         new_W, new_b = [], []
         for l, (W, b, gW, gb) in enumerate(zip(Ws, bs, gWs, gbs)):
-            if decay.lmbda:
-                gW = gW + (decay.lmbda / decay.n) * W
-            if decay.l1:
-                gW = gW + (decay.l1 / decay.n) * xp.sign(W)
+            if "l2" in c:
+                gW = gW + c["l2"] * W
+            if "l1" in c:
+                gW = gW + c["l1"] * xp.sign(W)
             for p, g, kind in ((W, gW, "w"), (b, gb, "b")):
-                m1 = b1 * a["m" + kind][l] + (1.0 - b1) * g
-                m2 = b2 * a["s" + kind][l] + (1.0 - b2) * (g * g)
-                denom = xp.sqrt(m2) + eps if root_c2 == 1.0 else xp.sqrt(m2) / root_c2 + eps
-                p = p - rate * m1 / denom
+                m1 = c["b1"] * arrays["m" + kind][l] + c["1-b1"] * g
+                m2 = c["b2"] * arrays["s" + kind][l] + c["1-b2"] * (g * g)
+                root = xp.sqrt(m2)
+                denom = root + c["eps"] if self.form == "efficient" \
+                    else root / c["root_c2"] + c["eps"]
+                p = p - c["rate"] * m1 / denom
                 out["m" + kind].append(m1)
                 out["s" + kind].append(m2)
                 (new_W if kind == "w" else new_b).append(p)
-        return new_W, new_b, State(out, t)
+        return new_W, new_b, out
 
     def settings(self) -> dict[str, Any]:
         return {"optimizer": "adam", "beta1": self.beta1, "beta2": self.beta2,

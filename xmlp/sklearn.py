@@ -55,6 +55,11 @@ init : "sklearn" (default: Glorot-uniform weights *and* biases from ``random_sta
 dropout : probability of dropping each hidden neuron during training (inverted
     dropout; stochastic solvers only).  Masks are drawn from ``random_state``.
 l1 : L1 strength, applied per mini-batch like ``alpha``.
+compile : run the stochastic solvers' epochs as compiled XLA programs
+    (:mod:`xmlp.engine`; same steps and numbers).  None (default): compiled where the
+    backend can (``backend="jax"``), eager elsewhere; True: compiled (a ValueError on
+    another backend); False: eager.  A program is compiled once per shape per process and
+    reused by every later fit (a grid search pays it once).
 
 Data is computed in float32 when X is float32 and in float64 otherwise (as scikit-learn
 does).  Sparse X is accepted and densified on the way in.
@@ -97,6 +102,7 @@ from .backend import (
     to_backend,
     to_numpy,
 )
+from .engine import Data, Engine, resolve_compile
 from .init import INITIALISERS, initial_parameters
 from .model import Network
 from .network import EVAL_CHUNK, backprop, chunks, forward
@@ -329,6 +335,8 @@ class _BaseMLP(BaseEstimator):
         _choice(self, "init", ("sklearn", *INITIALISERS))
         _number(self, "dropout", 0.0, 1.0, high_open=True)
         _number(self, "l1", 0.0, None)
+        if self.compile is not None and not isinstance(self.compile, (bool, np.bool_)):
+            raise _bad(self, "compile", "None, True or False")
         if self.dropout and self.solver == "lbfgs":
             raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'); lbfgs "
                              "minimises a deterministic loss")
@@ -515,16 +523,25 @@ class _BaseMLP(BaseEstimator):
         n = train[0].shape[0]
         history = self.history_ = History(n_train=n, n_evaluation=0 if validation is None
                                           else validation["X"].shape[0])
+        engine = Engine(net, self._solver.rule, self._batch_size(n), lmbda=self.alpha,
+                        l1=self.l1, loss_scale=self._loss_scale(), state=self._solver.state,
+                        compiled=resolve_compile(self.compile, net.backend.name))
+        data = Data(train[0], train[1], train[3], train[2])
         order = np.arange(n)
         self.n_iter_ = 0
         reason = "max_iter"
         try:
             for _ in range(self.max_iter):
-                start = time.perf_counter()
+                start, compiling = time.perf_counter(), engine.compile_seconds
                 if self.shuffle:  # scikit-learn permutes the previous epoch's order
                     order = order[self._random_state.permutation(n)]
                 lr = self._solver.learning_rate
-                acc = self._epoch(train, order if self.shuffle else None, lr)
+                try:
+                    acc = engine.epoch(data, order if self.shuffle else None, lr,
+                                       self._dropout_masks(n))
+                finally:
+                    self._solver.state = engine.state
+                    history.compile_seconds = engine.compile_seconds
                 self.n_iter_ += 1
                 fetched = self._epoch_end(acc, validation)
                 loss = fetched[0] / n
@@ -533,7 +550,8 @@ class _BaseMLP(BaseEstimator):
                 self.loss_curve_.append(loss)
                 history.training_cost.append(loss)
                 history.eta.append(lr)
-                history.seconds.append(time.perf_counter() - start)
+                history.seconds.append(time.perf_counter() - start
+                                       - (engine.compile_seconds - compiling))
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
                 self._count_no_improvement(fetched, validation, history)
@@ -563,50 +581,13 @@ class _BaseMLP(BaseEstimator):
             net._W, net._b = self._best  # the parameters of the best validation score
             history.stop_reason = "early_stopping" if reason == "converged" else reason
 
-    def _epoch(self, train, order: np.ndarray | None, lr: float) -> Array:
-        """One pass of mini-batch steps in the given order (None: as stored); returns the
-        summed batch losses (scikit-learn's batch loss times the batch size) on the device.
-        No host synchronisation happens in here."""
-        net, xp, solver = self.network_, self.network_.xp, self._solver
-        X, Y, sw, sw_dev = train
-        n = X.shape[0]
-        if order is not None:
-            order_dev = xp.asarray(order, device=net.device)
-        masks = None
-        if self.dropout:
-            masks = [xp.asarray((self._random_state.random_sample((n, w)) >= self.dropout)
-                                / (1.0 - self.dropout), dtype=net.dtype, device=net.device)
-                     for w in net.sizes[1:-1]]
-        loss_scale = self._loss_scale()
-        Ws, bs, state = net._W, net._b, solver.state
-        acc = xp.zeros((), dtype=net.dtype, device=net.device)
-        for k, stop in chunks(n, self._batch_size(n)):
-            m = stop - k
-            if order is not None:
-                idx = order_dev[k:stop]
-                Xb, Yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
-                wb = None if sw is None else xp.take(sw_dev, idx, axis=0)
-                s = m if sw is None else float(np.sum(sw[order[k:stop]]))
-            else:
-                Xb, Yb = X[k:stop, ...], Y[k:stop, ...]
-                wb = None if sw is None else sw_dev[k:stop]
-                s = m if sw is None else float(np.sum(sw[k:stop]))
-            if s == 0:  # a batch whose weights are all 0 has nothing to teach
-                continue
-            mb = None if masks is None else [M[k:stop, ...] for M in masks]
-            penalty = self._penalty(Ws, xp)  # of the weights before the step, as the loss
-            gW, gb, cost = backprop(Ws, bs, Xb, Yb, net.hidden, net.output, net.cost, mb,
-                                    scale=solver.rule.grad_scale(lr, s), xp=xp, weights=wb,
-                                    return_cost=True)
-            # scikit-learn's batch loss (mean cost + penalty / s) times the batch size
-            batch_loss = cost * (loss_scale * m / s)
-            if penalty is not None:
-                batch_loss = batch_loss + penalty * (m / s)
-            acc = acc + batch_loss
-            Ws, bs, state = solver.rule.step(Ws, bs, gW, gb, state, lr,
-                                             optim.Decay(self.alpha, self.l1, s), xp)
-            net._W, net._b, solver.state = Ws, bs, state
-        return acc
+    def _dropout_masks(self, n: int) -> list[np.ndarray] | None:
+        """An epoch's inverted-dropout masks (host, (n, n_l) per hidden layer), drawn from
+        the fit's random state after the epoch's permutation."""
+        if not self.dropout:
+            return None
+        return [(self._random_state.random_sample((n, w)) >= self.dropout)
+                / (1.0 - self.dropout) for w in self.network_.sizes[1:-1]]
 
     def _stop_or_slow_down(self, msg: str) -> bool:
         """scikit-learn's reaction to ``n_iter_no_change`` epochs without progress: the
@@ -913,7 +894,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  backend="numpy", device=None, init="sklearn", dropout=0.0, l1=0.0,
-                 cost=None, output=None):
+                 cost=None, output=None, compile=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -944,6 +925,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.l1 = l1
         self.cost = cost
         self.output = output
+        self.compile = compile
 
     def _check_output_params(self) -> None:
         if self.cost is not None:
@@ -1122,7 +1104,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 backend="numpy", device=None, init="sklearn", dropout=0.0, l1=0.0):
+                 backend="numpy", device=None, init="sklearn", dropout=0.0, l1=0.0,
+                 compile=None):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -1152,6 +1135,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.init = init
         self.dropout = dropout
         self.l1 = l1
+        self.compile = compile
 
     def _check_output_params(self) -> None:
         _choice(self, "loss", ("squared_error", "poisson"))

@@ -28,7 +28,8 @@ from . import augment as aug
 from . import checkpoint as ckpt_io
 from . import optim
 from .backend import out_of_memory, to_numpy
-from .network import Network, backprop, chunks
+from .engine import Engine, resolve_compile
+from .network import Network
 
 Array = Any
 
@@ -79,6 +80,7 @@ class History:
     n_evaluation: int = 0
     best_epoch: int | None = None  # 0-based, when early stopping / a schedule tracked it
     initial_training_cost: float | None = None  # before the first epoch (divergence check)
+    compile_seconds: float = 0.0  # compiling the epoch programs (compile=True), not in seconds
     stop_reason: str = "epochs"
 
     @property
@@ -117,16 +119,13 @@ class _Hyper:
         return self.decay.l1
 
 
-def _dropout_masks(net: Network, rng: np.random.Generator, n: int, p: float) -> list[Array]:
+def _dropout_masks(net: Network, rng: np.random.Generator, n: int, p: float
+                   ) -> list[np.ndarray]:
     """One epoch of inverted-dropout masks per hidden layer, (n, n_l), scaled by 1/(1-p).
 
-    Drawn on the host (same masks on every backend) in visiting order, moved once per
-    epoch; mini-batch k uses rows [k, k+m)."""
-    masks = []
-    for width in net.sizes[1:-1]:
-        keep = rng.random((n, width)) >= p
-        masks.append(net.xp.asarray(keep / (1.0 - p), dtype=net.dtype, device=net.device))
-    return masks
+    Drawn on the host (same masks on every backend) in visiting order; the engine moves
+    them once per epoch and mini-batch k uses rows [k, k+m)."""
+    return [(rng.random((n, width)) >= p) / (1.0 - p) for width in net.sizes[1:-1]]
 
 
 def _split_validation(net: Network, X, labels, Y, validation: float | int):
@@ -155,7 +154,8 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
         callback: Callable[[int, History], None] | None = None,
         progress: Callable[[int, int, int], None] | None = None,
         checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
-        on_divergence: str = "raise", divergence_factor: float | None = 10.0) -> History:
+        on_divergence: str = "raise", divergence_factor: float | None = 10.0,
+        compile: bool | None = None) -> History:
     """Train ``net`` on (X, y) by mini-batch SGD and return the :class:`History`.
 
     X : (n, n_in) features (the network's backend, or NumPy / lists: moved once).
@@ -187,7 +187,8 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     verbose : True prints network.py's "Epoch j: c / n" line; 2 adds network2's cost lines.
     callback : called as ``callback(epoch, history)`` after every epoch.
     progress : called as ``progress(epoch, batches_done, n_batches)`` after every mini-batch
-        (host-side counter only, no device synchronisation).
+        (host-side counter only, no device synchronisation); compiled, after each of about
+        50 calls per epoch, each once its steps have run.
     checkpoint, checkpoint_every : write the whole training state to this path (atomically)
         every ``checkpoint_every`` epochs and when training stops (:mod:`xmlp.checkpoint`).
     resume : continue the fit saved in this checkpoint: give the same data and settings;
@@ -200,12 +201,18 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
         times the cost before training (None: only non-finite values count).  Bounded
         costs (quadratic with sigmoid outputs) cannot blow up; a too-large eta saturates
         such a network instead, which this cannot detect.
+    compile : run each epoch as one compiled XLA program (:mod:`xmlp.engine`: the same
+        steps and numbers as the eager loop, much faster on a GPU).  None (default):
+        compiled where the backend can (JAX), eager elsewhere; True: compiled (a
+        ValueError on a backend that cannot); False: eager.  The first epoch of a new
+        shape pays the compilation, recorded in ``History.compile_seconds``.
 
     Raises :class:`TrainingDiverged` if the weights or a monitored cost become non-finite
     (the network keeps the weights of the last finite epoch) and :class:`TrainingInterrupted`
     on Ctrl-C (the network keeps the weights after the last complete mini-batch).
     """
     epochs = check.positive_int(epochs, "epochs")
+    compiled = resolve_compile(compile, net.backend.name)
     batch_size = check.positive_int(batch_size, "batch_size")
     lmbda = check.non_negative(lmbda, "lmbda")
     l1 = check.non_negative(l1, "l1")
@@ -255,7 +262,7 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     n = X.shape[0]
     hyper = _Hyper(eta, optim.Decay(lmbda, l1, n), dropout)
     history = History(n_train=n, n_evaluation=0 if evaluation is None else evaluation[0].shape[0])
-    loop = _Loop(net, X, Y, batch_size, hyper, rule, progress, augment)
+    loop = _Loop(net, X, Y, batch_size, hyper, rule, progress, augment, compiled)
     tracker = _Tracker(eta, early_stopping, schedule)
     settings = {"batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
                 "momentum": momentum, "nesterov": bool(nesterov), "dropout": dropout,
@@ -267,7 +274,8 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     if divergence_factor is not None:
         divergence_factor = check.positive_float(divergence_factor, "divergence_factor")
         if "training_cost" in monitor and saved is None:
-            history.initial_training_cost = net._cost_on(X, labels, Y, lmbda, l1)
+            figures = loop.engine.figures([(X, labels, Y)], lmbda, l1)  # one transfer
+            history.initial_training_cost = float(to_numpy(figures)[1])
     start = 0
     if saved is not None:
         start = _restore(saved, settings, net, loop, tracker, history)
@@ -356,61 +364,56 @@ def _monitors(monitor, has_evaluation: bool) -> tuple[str, ...]:
 
 
 class _Loop:
-    """Runs epochs of mini-batch SGD on a network, keeping the state between epochs."""
+    """Runs a fit's epochs through the mini-batch engine, drawing each epoch's order,
+    dropout masks and shift/flip codes from the network's generator."""
 
     def __init__(self, net: Network, X, Y, batch_size: int, hyper: _Hyper, rule: optim.Rule,
-                 progress, augment: aug.Augment | None = None):
-        self.net, self.X, self.Y, self.batch_size = net, X, Y, batch_size
-        self.hyper, self.rule, self.progress, self.augment = hyper, rule, progress, augment
-        self.table = (None if augment is None  # augment's pixel map, moved once
-                      else net.xp.asarray(augment.table(), device=net.device))
-        self.state = rule.init(net._W, net._b, net.xp)
+                 progress, augment: aug.Augment | None = None, compiled: bool = False):
+        self.net, self.hyper, self.augment = net, hyper, augment
+        self.engine = Engine(net, rule, batch_size, lmbda=hyper.lmbda, l1=hyper.l1,
+                             n=hyper.n, progress=progress, compiled=compiled)
+        self.data = self.engine.data(X, Y, augment=augment)
         self.good = (net._W, net._b)  # weights after the last finite epoch
         self.divergence_limit: float | None = None  # training cost above this: diverged
 
+    @property
+    def rule(self) -> optim.Rule:
+        return self.engine.rule
+
+    @property
+    def state(self) -> optim.State:
+        return self.engine.state
+
+    @state.setter
+    def state(self, state: optim.State) -> None:
+        self.engine.state = state
+
     def run_epoch(self, epoch: int, history: History) -> float:
-        net, h, xp = self.net, self.hyper, self.net.xp
-        n, bs = h.n, self.batch_size
-        start = time.perf_counter()
-        order = xp.asarray(epoch_order(net.rng, n), device=net.device)
-        masks = _dropout_masks(net, net.rng, n, h.dropout) if h.dropout else None
-        codes = (None if self.augment is None else
-                 xp.asarray(self.augment.draw(net.rng, n), device=net.device))
-        rule, eta, decay = self.rule, h.eta, h.decay
-        Ws, b_s, state = net._W, net._b, self.state
+        """One epoch; returns its training seconds (compilation not counted: the history's
+        ``compile_seconds`` holds that)."""
+        net, h = self.net, self.hyper
+        start, compiling = time.perf_counter(), self.engine.compile_seconds
+        order = epoch_order(net.rng, h.n)
+        masks = _dropout_masks(net, net.rng, h.n, h.dropout) if h.dropout else None
+        codes = None if self.augment is None else self.augment.draw(net.rng, h.n)
         try:
-            for j, (k, stop) in enumerate(chunks(n, bs)):
-                idx = order[k:stop]
-                Xb = xp.take(self.X, idx, axis=0)
-                if codes is not None:
-                    Xb = self.augment.apply(Xb, codes[k:stop], self.table, xp)
-                Yb = xp.take(self.Y, idx, axis=0)
-                mb = None if masks is None else [M[k:stop, :] for M in masks]
-                gW, gb = backprop(Ws, b_s, Xb, Yb, net.hidden, net.output, net.cost, mb,
-                                  scale=rule.grad_scale(eta, stop - k), xp=xp)
-                Ws, b_s, state = rule.step(Ws, b_s, gW, gb, state, eta, decay, xp)
-                net._W, net._b, self.state = Ws, b_s, state
-                if self.progress is not None:
-                    self.progress(epoch, j + 1, math.ceil(n / bs))
+            self.engine.epoch(self.data, order, h.eta, masks, codes, epoch)
         except KeyboardInterrupt:
             history.stop_reason = "interrupted"
             raise TrainingInterrupted(history) from None
-        return time.perf_counter() - start
+        finally:
+            history.compile_seconds = self.engine.compile_seconds
+        return time.perf_counter() - start - (self.engine.compile_seconds - compiling)
 
 
 def _record(loop: _Loop, history: History, epoch: int, seconds_train: float,
             monitor, train, evaluation) -> None:
     """Fetch this epoch's numbers in one transfer; roll back and raise on divergence."""
-    net, h, xp = loop.net, loop.hyper, loop.net.xp
-    values = [sum(xp.sum(W * W) for W in net._W)]  # finite iff every weight is finite
-    for prefix, data in (("training", train), ("evaluation", evaluation)):
-        if any(m.startswith(prefix) for m in monitor):
-            X, labels, Y = data
-            n = X.shape[0]
-            cost_sum, correct = net._sums(X, labels, Y)
-            values += [cost_sum / n + net._penalty(h.lmbda, h.l1, n),
-                       xp.astype(correct, net.dtype)]  # a count: exact below 2**24
-    fetched = to_numpy(xp.stack(values)).tolist()
+    net, h = loop.net, loop.hyper
+    sets = [data for prefix, data in (("training", train), ("evaluation", evaluation))
+            if any(m.startswith(prefix) for m in monitor)]
+    fetched = to_numpy(loop.engine.figures(sets, h.lmbda, h.l1)).tolist()
+    history.compile_seconds = loop.engine.compile_seconds
     history.seconds.append(seconds_train)
     history.eta.append(h.eta)
     exploded = (loop.divergence_limit is not None and "training_cost" in monitor
