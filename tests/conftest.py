@@ -64,6 +64,16 @@ def _configure_torch() -> None:
 _configure_torch()
 
 
+class CaseNetwork(xmlp.Network):
+    """xmlp.Network whose ``fit`` defaults to its case's ``compile`` choice."""
+
+    compile_default: bool | None = None
+
+    def fit(self, X, y, **kwargs):
+        kwargs.setdefault("compile", self.compile_default)
+        return super().fit(X, y, **kwargs)
+
+
 @dataclass
 class BackendCase:
     """What a test needs to know about one backend under test."""
@@ -71,6 +81,18 @@ class BackendCase:
     name: str
     module: Any  # the backends/<name>.py module
     device: Any  # the device the tests use (strict: its second device)
+    compile: bool | None = None  # fit(compile=...) of this case's networks and estimators
+
+    @property
+    def label(self) -> str:
+        """The case's column in the conformance report ("jax-compiled" for compiled JAX)."""
+        return f"{self.name}-compiled" if self.compile else self.name
+
+    @property
+    def fit_kwargs(self) -> dict:
+        """``compile=`` for a ``fit`` or an estimator of this case ({} where it does not
+        apply)."""
+        return {} if self.compile is None else {"compile": self.compile}
 
     @property
     def xp(self):
@@ -86,13 +108,25 @@ class BackendCase:
 
     def network(self, sizes, **kwargs):
         kwargs.setdefault("dtype", "float64")
-        return xmlp.Network(sizes, backend=self.name, device=self.device, **kwargs)
+        return self.adopt(xmlp.Network(sizes, backend=self.name, device=self.device,
+                                       **kwargs))
+
+    def adopt(self, net):
+        """``net`` (on this case's backend) with fit defaulting to this case's compile."""
+        net.__class__ = CaseNetwork
+        net.compile_default = self.compile
+        return net
+
+    def move(self, net, dtype):
+        """A copy of ``net`` on this case's backend, device and ``dtype``."""
+        return self.adopt(net.to(self.name, self.device, dtype))
 
 
 #: (backend, device kind) pairs under test; strict runs on its second device, which
-#: catches any array created without ``device=``.
+#: catches any array created without ``device=``.  "jax" runs the eager loop (op by op),
+#: "jax-compiled" the compiled epochs (xmlp.engine) on the same device.
 CASES = [("numpy", "cpu"), ("array_api_strict", "device1"), ("torch", "cpu"),
-         ("torch", "cuda"), ("jax", "cpu"), ("cupy", "cuda")]
+         ("torch", "cuda"), ("jax", "cpu"), ("jax", "cpu-compiled"), ("cupy", "cuda")]
 
 
 def _case(name: str, kind: str) -> BackendCase:
@@ -104,14 +138,17 @@ def _case(name: str, kind: str) -> BackendCase:
         if REQUESTED is not None:
             pytest.fail(f"backend {name!r} was asked for but is unavailable: {reason}")
         pytest.skip(f"backend {name!r} unavailable: {reason}")
+    kind, _, compiled = kind.partition("-")
     matching = [d for d in module.devices() if kind in str(d).lower() or name == "cupy"]
     if not matching:
         pytest.skip(f"backend {name!r} has no {kind} device here")
-    return BackendCase(name, module, matching[0])
+    compile = None if name != "jax" else bool(compiled)
+    return BackendCase(name, module, matching[0], compile)
 
 
 def _ids(cases):
-    return [name if name in ("numpy", "array_api_strict", "jax", "cupy") else f"{name}-{kind}"
+    return [name if kind in ("cpu", "device1") and name != "torch" or name == "cupy"
+            else "jax-compiled" if kind == "cpu-compiled" else f"{name}-{kind}"
             for name, kind in cases]
 
 
@@ -140,7 +177,7 @@ class Conformance:
         """Assert max|got - want| / max|want| <= tol (``relative=False``: max|got - want|)."""
         import numpy as np
 
-        name = case if isinstance(case, str) else case.name
+        name = case if isinstance(case, str) else case.label
         device = "cpu" if isinstance(case, str) else str(case.device)
         got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
         assert got.shape == want.shape, f"{quantity}: shape {got.shape} != {want.shape}"

@@ -109,7 +109,7 @@ def test_one_sgd_step_with_every_regulariser(bk, conformance, dtype):
     kw = dict(epochs=1, batch_size=10, eta=0.7, lmbda=3.0, l1=0.5, momentum=0.6,
               nesterov=True, dropout=0.25, monitor=())
     ref = xmlp.Network([12, 9, 4], cost="cross-entropy", seed=9, dtype="float64")
-    net = ref.to(bk.name, bk.device, dtype)
+    net = bk.move(ref, dtype)
     ref.fit(X, y, **kw)
     net.fit(X, y, **kw)
     for got, want in zip(sum(net.parameters_numpy(), []), sum(ref.parameters_numpy(), [])):
@@ -123,7 +123,7 @@ def test_three_adam_steps_with_every_regulariser(bk, conformance, dtype):
     kw = dict(epochs=1, batch_size=10, eta=0.01, lmbda=3.0, l1=0.5, optimizer="adam",
               dropout=0.25, monitor=())
     ref = xmlp.Network([12, 9, 4], cost="cross-entropy", seed=11, dtype="float64")
-    net = ref.to(bk.name, bk.device, dtype)
+    net = bk.move(ref, dtype)
     ref.fit(X, y, **kw)
     net.fit(X, y, **kw)
     for got, want in zip(sum(net.parameters_numpy(), []), sum(ref.parameters_numpy(), [])):

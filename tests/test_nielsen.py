@@ -34,7 +34,7 @@ def test_network2_one_epoch_equals_the_book_update(bk):
     n, bs, eta, lmbda = 27, 4, 0.5, 3.0
     data = _book_data(n)
     net = nielsen.Network2([6, 7, 5, 3], cost=nielsen.CrossEntropyCost, backend=bk.name,
-                           device=bk.device, seed=1)
+                           device=bk.device, seed=1, **bk.fit_kwargs)
     weights, biases = net.weights, net.biases
     assert [w.shape for w in weights] == [(7, 6), (5, 7), (3, 5)]
     assert [b.shape for b in biases] == [(7, 1), (5, 1), (3, 1)]

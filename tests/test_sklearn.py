@@ -118,7 +118,8 @@ def test_same_random_state_same_model(conformance, label):
 @pytest.mark.parametrize("label", ["adam defaults", "early_stopping"])
 def test_same_model_on_every_backend(bk, conformance, label):
     """The estimator computing on another backend (data moved there, results back)."""
-    theirs, mine = _fit_pair(*TABLE[label], backend=bk.name, device=bk.device)
+    theirs, mine = _fit_pair(*TABLE[label], backend=bk.name, device=bk.device,
+                             **bk.fit_kwargs)
     assert mine.network_.backend.name == bk.name and mine.network_.device == bk.device
     assert isinstance(mine.coefs_[0], np.ndarray)  # the input's namespace: NumPy
     _check_same_model(conformance, bk, label, theirs, mine)
@@ -307,7 +308,8 @@ def test_dispatch_requires_scipy_array_api():
 def test_fitted_estimator_round_trip_on_every_backend(bk, how):
     X, y = DATA["X"], DATA["multiclass"]
     est = xs.MLPClassifier(hidden_layer_sizes=(6,), max_iter=3, solver="sgd",
-                           backend=bk.name, device=bk.device, random_state=0).fit(X, y)
+                           backend=bk.name, device=bk.device, random_state=0,
+                           **bk.fit_kwargs).fit(X, y)
     other = pickle.loads(pickle.dumps(est)) if how == "pickle" else copy.deepcopy(est)
     assert other.network_.backend.name == bk.name and other.network_.device == bk.device
     np.testing.assert_array_equal(other.predict_proba(X), est.predict_proba(X))

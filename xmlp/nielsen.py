@@ -85,15 +85,20 @@ def _rows(data: Iterable[tuple[Any, Any]], what: str) -> tuple[np.ndarray, np.nd
 
 
 class Network:
-    """network.py's Network: quadratic cost, sigmoid neurons, N(0, 1) initialisation."""
+    """network.py's Network: quadratic cost, sigmoid neurons, N(0, 1) initialisation.
+
+    ``backend``, ``device``, ``dtype``, ``seed`` are :class:`xmlp.Network`'s; ``compile``
+    is ``fit``'s (None: compiled epochs on JAX, eager elsewhere)."""
 
     _cost = "quadratic"
     _init = "large"
 
     def __init__(self, sizes: list[int], backend: Any = "numpy", device: Any = None,
-                 dtype: Any = "float64", seed: int | None = None):
+                 dtype: Any = "float64", seed: int | None = None,
+                 compile: bool | None = None):
         self.net = _Network(sizes, cost=self._cost, init=self._init, backend=backend,
                             device=device, dtype=dtype, seed=seed)
+        self.compile = compile
         self.num_layers = len(sizes)
         self.sizes = self.net.sizes
 
@@ -125,7 +130,8 @@ class Network:
         evaluation = _rows(test_data, "test_data") if test_data is not None else None
         monitor = ("evaluation_accuracy",) if evaluation is not None else ()
         return self.net.fit(X, y, epochs=epochs, batch_size=mini_batch_size, eta=eta,
-                            evaluation_data=evaluation, monitor=monitor, verbose=True)
+                            evaluation_data=evaluation, monitor=monitor, verbose=True,
+                            compile=self.compile)
 
     def evaluate(self, test_data) -> int:
         """Number of test inputs for which the network outputs the correct label."""
@@ -139,9 +145,11 @@ class Network2(Network):
     _init = "normalized"
 
     def __init__(self, sizes: list[int], cost: Any = CrossEntropyCost, backend: Any = "numpy",
-                 device: Any = None, dtype: Any = "float64", seed: int | None = None):
+                 device: Any = None, dtype: Any = "float64", seed: int | None = None,
+                 compile: bool | None = None):
         self._cost = getattr(cost, "name", cost)
-        super().__init__(sizes, backend=backend, device=device, dtype=dtype, seed=seed)
+        super().__init__(sizes, backend=backend, device=device, dtype=dtype, seed=seed,
+                         compile=compile)
         self.cost = cost
 
     def default_weight_initializer(self) -> None:
@@ -172,7 +180,8 @@ class Network2(Network):
                                lmbda=lmbda, evaluation_data=evaluation,
                                early_stopping=early_stopping_n or None,
                                monitor=[k for k, v in flags.items() if v],
-                               verbose=2)  # "Epoch j training complete" + monitored lines
+                               verbose=2,  # "Epoch j training complete" + monitored lines
+                               compile=self.compile)
         n_train = X.shape[0]
         n_eval = 0 if evaluation is None else evaluation[0].shape[0]
         return (history.evaluation_cost,
