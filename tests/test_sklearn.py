@@ -125,6 +125,43 @@ def test_same_model_on_every_backend(bk, conformance, label):
     _check_same_model(conformance, bk, label, theirs, mine)
 
 
+@pytest.mark.parametrize("label", [k for k in TABLE if TABLE[k][2].get("solver") != "lbfgs"])
+def test_same_model_compiled(conformance, label):
+    """Every stochastic row of the equality table with compiled epochs (JAX)."""
+    import conftest
+
+    case = conftest._case("jax", "cpu-compiled")
+    theirs, mine = _fit_pair(*TABLE[label], backend="jax", compile=True)
+    assert mine.history_.compile_seconds >= 0.0
+    _check_same_model(conformance, case, label, theirs, mine)
+
+
+def test_zero_weight_batches_are_skipped_compiled_as_eager():
+    """Batches whose sample weights are all 0 take no step (nor count for Adam)."""
+    import conftest
+
+    conftest._case("jax", "cpu-compiled")
+    X, y = DATA["X"], DATA["multiclass"]
+    w = DATA["weights"].copy()
+    w[:40] = 0.0  # with shuffle=False and batch 20: the first two batches
+    fits = [xs.MLPClassifier(hidden_layer_sizes=(6,), batch_size=20, shuffle=False,
+                             max_iter=5, alpha=0.01, random_state=0, **kw).fit(
+                                 X, y, sample_weight=w)
+            for kw in ({}, {"backend": "jax", "compile": True})]
+    for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fits[1].loss_curve_, fits[0].loss_curve_, rtol=1e-12)
+    assert fits[0]._solver.state.t == fits[1]._solver.state.t == 5 * 4
+
+
+def test_compile_needs_a_compiling_backend():
+    X, y = DATA["X"], DATA["multiclass"]
+    with pytest.raises(ValueError, match="jax"):
+        xs.MLPClassifier(max_iter=2, compile=True).fit(X, y)
+    with pytest.raises(ValueError, match="compile"):
+        xs.MLPClassifier(max_iter=2, compile="yes").fit(X, y)
+
+
 def test_adaptive_schedule_was_exercised():
     theirs, mine = _fit_pair(*TABLE["sgd nesterov adaptive"])
     assert mine._solver.learning_rate == theirs._optimizer.learning_rate <= 1e-6

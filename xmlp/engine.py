@@ -248,21 +248,16 @@ class Engine:
             pen = jax.device_put({k: np.asarray(v, dtype=_np_dtype(dt))
                                   for k, v in self._penalty_factors().items()}, net.device)
         consts = (data.X, data.Y, data.weights, data.table, pen)
-        pending = None
         for a, z in calls:
-            xs = jax.device_put(_steps(host, plan, a, z, m, data.n), net.device)
+            xs = jax.device_put(_steps(host, plan, a, z), net.device)
             program = self._program(spec, carry, consts, xs)
             carry = program(carry, consts, xs)
             net._W, net._b = carry[0], carry[1]
             self.state = optim.State(carry[2], plan[z - 1].t)
-            if self.progress is not None:  # report the previous call once it has finished
-                if pending is not None:
-                    jax.block_until_ready(pending[0])
-                    self.progress(index, pending[1], len(plan))
-                pending = (carry[0], z)
+            if self.progress is not None:  # the bar moves as the device gets through them
+                jax.block_until_ready(carry)
+                self.progress(index, z, len(plan))
         jax.block_until_ready(carry)  # the epoch's time is the device's, not the dispatch's
-        if pending is not None:
-            self.progress(index, pending[1], len(plan))
         return carry[3]
 
     def _host_inputs(self, data: Data, order, plan, masks, codes) -> dict:
@@ -410,12 +405,14 @@ def _np_dtype(dtype: Any) -> np.dtype:
 
 
 def _zeros(dtype, device):
-    import jax.numpy as jnp
+    """A 0-d zero on the device, by an explicit transfer (``jnp.zeros`` transfers its fill
+    value implicitly)."""
+    import jax
 
-    return jnp.zeros((), dtype=dtype, device=device)
+    return jax.device_put(np.zeros((), dtype=_np_dtype(dtype)), device)
 
 
-def _steps(host: dict, plan, a: int, z: int, m: int, n: int) -> dict:
+def _steps(host: dict, plan, a: int, z: int) -> dict:
     """The host inputs of steps a..z (full batches of m rows, or the one short last batch),
     shaped (steps, m, ...) for the scan."""
     k0, k1 = plan[a].start, plan[z - 1].stop

@@ -1,0 +1,201 @@
+"""The mini-batch engine (xmlp.engine): compiled epochs take the eager loop's steps.
+
+Compiled (JAX, jax.jit + lax.scan) against eager NumPy float64 on tiny networks, for every
+option the eager loop has; the compile choice and its errors; eta changing without a new
+compilation; no host transfer inside an epoch; progress and Ctrl-C; checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xmlp
+from xmlp import engine, optim
+from xmlp.train import TrainingInterrupted
+
+SIZES = [16, 7, 5, 3]  # 16 inputs = 4x4 "images" for shifts and flips
+N = 53  # batch 10: five full batches and a short one of 3
+
+
+@pytest.fixture()
+def jax_case():
+    import conftest
+
+    return conftest._case("jax", "cpu-compiled")
+
+
+def _data(n=N, seed=0, targets="labels"):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, SIZES[0]))
+    if targets == "labels":
+        return X, rng.integers(0, SIZES[-1], n)
+    if targets == "counts":
+        return X, rng.poisson(1.5, (n, SIZES[-1])).astype(float)
+    return X, rng.normal(size=(n, SIZES[-1]))
+
+
+def _close(got, want, tol):
+    for g, w in zip(sum(got, []), sum(want, [])):
+        scale = max(float(np.max(np.abs(w))), 1e-300)
+        assert float(np.max(np.abs(g - w))) / scale <= tol
+
+
+# ----------------------------------------------------------------- the choice
+def test_compile_choice_and_its_errors():
+    assert engine.resolve_compile(None, "jax") is True
+    assert engine.resolve_compile(None, "numpy") is False
+    assert engine.resolve_compile(False, "jax") is False
+    with pytest.raises(ValueError, match="jax"):
+        engine.resolve_compile(True, "torch")
+    with pytest.raises(TypeError, match="compile"):
+        engine.resolve_compile("yes", "jax")
+    net = xmlp.Network([4, 3, 2], seed=0)
+    before = net.parameters_numpy()
+    with pytest.raises(ValueError, match="compile=True needs a backend that compiles"):
+        net.fit(*_data(10, targets="labels")[:1], np.zeros(10, int), compile=True)
+    _close(net.parameters_numpy(), before, 0.0)  # refused before any step
+
+
+# ----------------------------------------------------------------- same numbers
+CASES = {
+    "sigmoid quadratic sgd": dict(net=dict(hidden="sigmoid", cost="quadratic", init="large"),
+                                  fit=dict(eta=3.0)),
+    "tanh cross-entropy, L2 L1 nesterov dropout": dict(
+        net=dict(hidden="tanh", cost="cross-entropy"),
+        fit=dict(eta=0.5, lmbda=2.0, l1=0.3, momentum=0.6, nesterov=True, dropout=0.3)),
+    "relu softmax adam, L2 dropout shifts flips": dict(
+        net=dict(hidden="relu", cost="log-likelihood"),
+        fit=dict(optimizer="adam", eta=0.01, lmbda=1.0, dropout=0.2, shift=1, flip=True)),
+    "identity output, momentum and L1": dict(
+        net=dict(hidden="sigmoid", cost="quadratic", output="identity"),
+        fit=dict(eta=0.05, momentum=0.5, l1=0.5), targets="real"),
+    "poisson, scikit-learn's adam": dict(
+        net=dict(hidden="tanh", cost="poisson"),
+        fit=dict(optimizer=optim.Adam(0.8, 0.99, 1e-6, form="efficient"), eta=0.01,
+                 lmbda=0.5), targets="counts"),
+}
+
+
+@pytest.mark.parametrize("label", list(CASES))
+def test_compiled_epochs_equal_eager_numpy(jax_case, label):
+    """Two epochs of batch 10 on 53 rows (full batches scanned, the short one apart)."""
+    case = CASES[label]
+    X, y = _data(targets=case.get("targets", "labels"))
+    kw = dict(epochs=2, batch_size=10, **case["fit"])
+    ref = xmlp.Network(SIZES, dtype="float64", seed=3, **case["net"])
+    net = xmlp.Network(SIZES, dtype="float64", seed=3, backend="jax", **case["net"])
+    want = ref.fit(X, y, **kw)
+    got = net.fit(X, y, compile=True, **kw)
+    _close(net.parameters_numpy(), ref.parameters_numpy(), 1e-12)
+    np.testing.assert_allclose(got.training_cost, want.training_cost, rtol=1e-12)
+    assert got.training_accuracy == want.training_accuracy
+    assert got.compile_seconds >= 0 and want.compile_seconds == 0
+
+
+def test_validation_early_stopping_and_schedule_compiled(jax_case):
+    X, y = _data(120, seed=1)
+    kw = dict(epochs=6, batch_size=8, eta=2.0, validation=0.25, early_stopping=2,
+              momentum=0.3)
+    ref = xmlp.Network(SIZES, dtype="float64", seed=4)
+    net = xmlp.Network(SIZES, dtype="float64", seed=4, backend="jax")
+    want, got = ref.fit(X, y, **kw), net.fit(X, y, compile=True, **kw)
+    assert (got.epochs, got.best_epoch, got.stop_reason) == \
+        (want.epochs, want.best_epoch, want.stop_reason)
+    assert got.evaluation_accuracy == want.evaluation_accuracy
+    np.testing.assert_allclose(got.evaluation_cost, want.evaluation_cost, rtol=1e-12)
+    _close(net.parameters_numpy(), ref.parameters_numpy(), 1e-12)
+    kw = dict(epochs=5, batch_size=8, eta=4.0, validation=30, schedule=1)
+    want = xmlp.Network(SIZES, dtype="float64", seed=5).fit(X, y, **kw)
+    got = xmlp.Network(SIZES, dtype="float64", seed=5, backend="jax").fit(X, y, **kw)
+    assert got.eta == want.eta and len(set(got.eta)) > 1  # the schedule did halve eta
+
+
+# ----------------------------------------------------------------- compiled once
+def test_eta_and_hyper_parameters_change_without_recompiling(jax_case):
+    X, y = _data(40, seed=2)
+    net = xmlp.Network(SIZES, seed=0, backend="jax", dtype="float64")
+    first = net.fit(X, y, epochs=1, batch_size=10, eta=0.5, momentum=0.5, lmbda=1.0,
+                    compile=True)
+    programs = len(engine._PROGRAMS)
+    # cosine annealing: a new eta every epoch; other values of momentum and lmbda
+    other = xmlp.Network(SIZES, seed=1, backend="jax", dtype="float64")
+    again = other.fit(X, y, epochs=3, batch_size=10, eta=0.9, momentum=0.8, lmbda=3.0,
+                      anneal="cosine", compile=True)
+    assert len(engine._PROGRAMS) == programs, "a new eta / momentum / lmbda recompiled"
+    assert again.compile_seconds == 0.0 and len(set(again.eta)) == 3
+    assert first.compile_seconds >= 0.0
+    # a new batch size is a new shape: compiled once more
+    other.fit(X, y, epochs=1, batch_size=4, eta=0.5, momentum=0.5, lmbda=1.0, compile=True)
+    assert len(engine._PROGRAMS) > programs
+
+
+# ----------------------------------------------------------------- no host transfer
+def test_no_host_transfer_inside_a_compiled_epoch(jax_case):
+    import jax
+
+    X, y = _data(64, seed=3)
+    for loss_scale, weights in ((None, None), (1.0, np.linspace(0.0, 2.0, 64))):
+        net = xmlp.Network(SIZES, seed=0, backend="jax", dtype="float64")
+        Xd, Yd = net._features(X), net._targets(y, 64)[1]
+        calls = []
+        eng = engine.Engine(net, optim.Adam(), 10, lmbda=1.0, l1=0.1,
+                            n=None if weights is not None else 64, loss_scale=loss_scale,
+                            compiled=True, progress=lambda *a: calls.append(a))
+        data = eng.data(Xd, Yd, weights, xmlp.augment.make(1, True, None, 16))
+        rng = np.random.default_rng(0)
+
+        def draws():
+            return (rng.permutation(64), [(rng.random((64, w)) >= 0.2) / 0.8
+                                          for w in SIZES[1:-1]], data.augment.draw(rng, 64))
+
+        eng.epoch(data, *draws()[:1], 0.01, *draws()[1:])  # compiles (outside the guard)
+        with jax.transfer_guard("disallow"):
+            order, masks, codes = draws()
+            out = eng.epoch(data, order, 0.005, masks, codes, index=1)
+            with pytest.raises(Exception, match="[Dd]isallowed"):  # the guard is on
+                jax.numpy.asarray(np.ones(2)) + 1
+        assert calls[-1] == (1, 7, 7)
+        assert (out is None) == (loss_scale is None)
+
+
+# ----------------------------------------------------------------- progress, Ctrl-C
+def test_progress_moves_and_ctrl_c_keeps_the_last_whole_call(jax_case):
+    X, y = _data(400, seed=4)
+    kw = dict(epochs=1, batch_size=4, eta=0.5, momentum=0.5, monitor=())
+    seen = []
+    net = xmlp.Network(SIZES, seed=0, backend="jax", dtype="float64")
+    net.fit(X, y, compile=True, progress=lambda e, done, total: seen.append((done, total)),
+            **kw)
+    assert 1 < len(seen) <= engine.PROGRESS_CALLS + 1
+    assert [d for d, _ in seen] == sorted({d for d, _ in seen}) and seen[-1] == (100, 100)
+    stop_at = seen[len(seen) // 2][0]
+
+    def interrupt(epoch, done, total):
+        if done >= stop_at:
+            raise KeyboardInterrupt
+
+    results = []
+    for backend, compile in (("jax", True), ("numpy", False)):
+        net = xmlp.Network(SIZES, seed=0, backend=backend, dtype="float64")
+        with pytest.raises(TrainingInterrupted) as info:
+            net.fit(X, y, compile=compile, progress=interrupt, **kw)
+        assert info.value.history.stop_reason == "interrupted"
+        results.append(net.parameters_numpy())
+    _close(*results, 1e-12)  # compiled stopped after the same whole step as eager
+
+
+# ----------------------------------------------------------------- checkpoints
+def test_compiled_checkpoint_resumes_to_the_same_weights(jax_case, tmp_path):
+    X, y = _data(60, seed=5)
+    kw = dict(batch_size=10, eta=0.01, optimizer="adam", dropout=0.2, lmbda=1.0)
+    whole = xmlp.Network(SIZES, seed=2, backend="jax", dtype="float64")
+    whole.fit(X, y, epochs=3, compile=True, **kw)
+    part = xmlp.Network(SIZES, seed=2, backend="jax", dtype="float64")
+    path = tmp_path / "run.ckpt"
+    part.fit(X, y, epochs=1, compile=True, checkpoint=path, **kw)
+    resumed = xmlp.Network(SIZES, seed=2, backend="jax", dtype="float64")
+    resumed.fit(X, y, epochs=3, compile=True, resume=path, **kw)
+    _close(resumed.parameters_numpy(), whole.parameters_numpy(), 0.0)
+    eager = xmlp.Network(SIZES, seed=2, dtype="float64")  # a compiled checkpoint, eagerly
+    eager.fit(X, y, epochs=3, resume=path, **kw)
+    _close(eager.parameters_numpy(), whole.parameters_numpy(), 1e-12)
