@@ -428,3 +428,32 @@ def test_info_lists_backends_and_versions(tmp_path):
         assert re.search(rf"^  {name}\s", out, re.M), name
     assert re.search(r"^  numpy\s+\S+\s+devices: cpu", out, re.M)
     assert re.search(r"^  mnist-sample\s+embedded$", out, re.M)
+
+
+def test_train_compiled_reports_compile_time_and_caches_the_programs(tmp_path):
+    """--backend jax compiles by default; the summary says how long compiling took, and
+    JAX's persistent cache (under XDG_CACHE_HOME/xmlp/jax) spares a second process most of
+    it.  --compile on a backend that cannot compile is one error line."""
+    import conftest
+
+    conftest._case("jax", "cpu-compiled")
+    env = _env(tmp_path)
+    runs = []
+    for _ in range(2):
+        proc = xmlp_cmd(tmp_path, "train", "--backend", "jax", "--epochs", "1", "--jsonl",
+                        "--quiet", *SMALL, env=env)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert runs[0]["compile_seconds"] > 0
+    assert list((tmp_path / "cache" / "xmlp" / "jax").iterdir()), "nothing was cached"
+    assert runs[1]["compile_seconds"] < runs[0]["compile_seconds"]
+    assert runs[1]["test_correct"] == runs[0]["test_correct"]
+    eager = xmlp_cmd(tmp_path, "train", "--backend", "jax", "--no-compile", "--epochs", "1",
+                     "--jsonl", "--quiet", *SMALL, env=env)
+    assert eager.returncode == 0, eager.stderr
+    summary = json.loads(eager.stdout.strip().splitlines()[-1])
+    assert summary["compile_seconds"] == 0
+    assert abs(summary["test_correct"] - runs[0]["test_correct"]) <= 2  # float32 sums
+    line = assert_one_line_error(xmlp_cmd(tmp_path, "train", "--backend", "numpy",
+                                          "--compile", "--epochs", "1", *SMALL, env=env))
+    assert "jax" in line

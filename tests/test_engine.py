@@ -135,27 +135,32 @@ def test_no_host_transfer_inside_a_compiled_epoch(jax_case):
 
     X, y = _data(64, seed=3)
     for loss_scale, weights in ((None, None), (1.0, np.linspace(0.0, 2.0, 64))):
-        net = xmlp.Network(SIZES, seed=0, backend="jax", dtype="float64")
-        Xd, Yd = net._features(X), net._targets(y, 64)[1]
-        calls = []
-        eng = engine.Engine(net, optim.Adam(), 10, lmbda=1.0, l1=0.1,
-                            n=None if weights is not None else 64, loss_scale=loss_scale,
-                            compiled=True, progress=lambda *a: calls.append(a))
-        data = eng.data(Xd, Yd, weights, xmlp.augment.make(1, True, None, 16))
-        rng = np.random.default_rng(0)
+        _epochs_under_the_guard(jax, X, y, loss_scale, weights)
 
-        def draws():
-            return (rng.permutation(64), [(rng.random((64, w)) >= 0.2) / 0.8
-                                          for w in SIZES[1:-1]], data.augment.draw(rng, 64))
 
-        eng.epoch(data, *draws()[:1], 0.01, *draws()[1:])  # compiles (outside the guard)
-        with jax.transfer_guard("disallow"):
-            order, masks, codes = draws()
-            out = eng.epoch(data, order, 0.005, masks, codes, index=1)
-            with pytest.raises(Exception, match="[Dd]isallowed"):  # the guard is on
-                jax.numpy.asarray(np.ones(2)) + 1
-        assert calls[-1] == (1, 7, 7)
-        assert (out is None) == (loss_scale is None)
+def _epochs_under_the_guard(jax, X, y, loss_scale, weights):
+    net = xmlp.Network(SIZES, seed=0, backend="jax", dtype="float64")
+    Xd, Yd = net._features(X), net._targets(y, 64)[1]
+    calls = []
+    eng = engine.Engine(net, optim.Adam(), 10, lmbda=1.0, l1=0.1,
+                        n=None if weights is not None else 64, loss_scale=loss_scale,
+                        compiled=True, progress=lambda *a: calls.append(a))
+    data = eng.data(Xd, Yd, weights, xmlp.augment.make(1, True, None, 16))
+    rng = np.random.default_rng(0)
+
+    def draws():
+        return (rng.permutation(64), [(rng.random((64, w)) >= 0.2) / 0.8
+                                      for w in SIZES[1:-1]], data.augment.draw(rng, 64))
+
+    order, masks, codes = draws()
+    eng.epoch(data, order, 0.01, masks, codes)  # compiles (outside the guard)
+    with jax.transfer_guard("disallow"):
+        order, masks, codes = draws()
+        out = eng.epoch(data, order, 0.005, masks, codes, index=1)
+        with pytest.raises(Exception, match="[Dd]isallowed"):  # the guard is on
+            jax.numpy.asarray(np.ones(2)) + 1
+    assert calls[-1] == (1, 7, 7)
+    assert (out is None) == (loss_scale is None)
 
 
 # ----------------------------------------------------------------- progress, Ctrl-C

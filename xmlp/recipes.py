@@ -473,7 +473,8 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
         backend: Any = "numpy", device: Any = None, dtype: str | None = None,
         seed: int | None = 0, epochs: int | None = None, plot: str | Path | None = None,
         verbose: bool | int = False, progress=None, callback=None,
-        data_dir: str | Path | None = None, download: bool = True) -> Result:
+        data_dir: str | Path | None = None, download: bool = True,
+        compile: bool | None = None) -> Result:
     """Run recipe ``name`` and return its :class:`Result`.
 
     quick : the quick variant on the embedded sample (seconds; compare with ``band``).
@@ -485,6 +486,7 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
         published figure as a horizontal line) to this image file; needs matplotlib.
     verbose, progress, callback : passed to ``Network.fit``.
     data_dir, download : passed to :func:`xmlp.datasets.load`.
+    compile : passed to ``Network.fit`` (None: compiled epochs on JAX, eager elsewhere).
 
     Raises :class:`DataMissing` when the dataset is not on disk and cannot be downloaded,
     ``ValueError`` for an unknown recipe or bad arguments.
@@ -514,7 +516,8 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     # monitors would add costs a third of an epoch of training, and no recipe reports it.
     history = net.fit(train.X, train.y, evaluation_data=tuple(watched), verbose=verbose,
                       progress=progress, callback=on_epoch,
-                      monitor=("evaluation_cost", "evaluation_accuracy"), **plan.fit)
+                      monitor=("evaluation_cost", "evaluation_accuracy"), compile=compile,
+                      **plan.fit)
     seconds = time.perf_counter() - t_fit
     if not separate:
         curve = list(history.evaluation_accuracy)

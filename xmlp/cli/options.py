@@ -145,3 +145,12 @@ def add_backend_options(p: argparse.ArgumentParser, dtype_default: str | None) -
     g.add_argument("--dtype", choices=("float32", "float64"), default=dtype_default,
                    help="floating-point precision" + ("" if dtype_default else
                                                       " (default: the saved one)"))
+
+
+def add_compile_option(p: argparse.ArgumentParser) -> None:
+    """--compile / --no-compile: ``fit(compile=...)``, in the backend group."""
+    g = next(g for g in p._action_groups if g.title == "backend")
+    g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="run each epoch as one compiled XLA program (JAX only; the same "
+                        "numbers, much faster on a GPU); default: compiled on jax, eager "
+                        "elsewhere")

@@ -42,4 +42,5 @@ def train_config(args: argparse.Namespace) -> dict[str, Any]:
                 schedule=args.schedule, anneal=args.anneal,
                 early_stopping=args.early_stopping, seed=args.seed, expand=args.expand,
                 downsample=args.downsample, backend=args.backend, device=args.device,
-                dtype=args.dtype, hidden_layers=preset["hidden_layers"])
+                dtype=args.dtype, compile=args.compile,
+                hidden_layers=preset["hidden_layers"])

@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", metavar="DIR", help=opt.DATA_DIR_HELP)
     parser.add_argument("--no-download", action="store_true", help=opt.NO_DOWNLOAD_HELP)
     opt.add_backend_options(parser, dtype_default="float32")
+    opt.add_compile_option(parser)
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of initial weights, mini-batch order and dropout "
                              "(default: 0)")
@@ -123,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
                              device=resolve_device(args.backend, args.device),
                              dtype=args.dtype, seed=args.seed, epochs=args.epochs,
                              plot=args.plot, callback=on_epoch, progress=bar,
-                             data_dir=args.data_dir, download=not args.no_download)
+                             data_dir=args.data_dir, download=not args.no_download,
+                             compile=args.compile)
     except recipes.DataMissing as exc:
         _error(exc.cli_message)
         return 1

@@ -51,6 +51,7 @@ def final_table(out: Printer, net, history, recs, eval_name: str, splits: dict,
     else:
         best = None
     summary.update(best_epoch=best, training_seconds=sum(history.seconds),
+                   compile_seconds=history.compile_seconds,
                    fit_seconds=fit_seconds, total_seconds=total_seconds,
                    backend=net.backend.name, device=device, dtype=dtype)
     out.say()
@@ -66,7 +67,9 @@ def final_table(out: Printer, net, history, recs, eval_name: str, splits: dict,
                 + ("  (weights restored)" if history.stop_reason == "early_stopping" else ""))
     out.say(f"  {'time':<12}{total_seconds:>8.1f} s  this run; training "
             f"{summary['training_seconds']:.1f} s over {history.epochs} epochs"
-            + (" (incl. those before --resume)" if cfg.get("resume") else ""))
+            + (" (incl. those before --resume)" if cfg.get("resume") else "")
+            + (f"; compiling {history.compile_seconds:.1f} s"
+               if history.compile_seconds else ""))
     out.say(f"  {'backend':<12}{net.backend.name}, device {device}, {dtype}")
     return summary
 

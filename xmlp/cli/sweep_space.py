@@ -11,7 +11,7 @@ from .errors import CLIError, one_line
 from .train import add_train_options
 
 DATA_OPTIONS = ("dataset", "data_dir", "no_download", "validation", "expand", "downsample")
-_NOT_SWEPT = (*DATA_OPTIONS, "sizes", "backend", "device", "dtype")
+_NOT_SWEPT = (*DATA_OPTIONS, "sizes", "backend", "device", "dtype", "compile")
 
 
 def train_actions() -> dict[str, argparse.Action]:

@@ -82,6 +82,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0,
                    help="seed of initial weights, mini-batch order and dropout (default: 0)")
     opt.add_backend_options(p, dtype_default="float32")
+    opt.add_compile_option(p)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -154,7 +155,7 @@ def network_kwargs(cfg: dict, device: Any = None) -> dict[str, Any]:
 def fit_kwargs(cfg: dict) -> dict[str, Any]:
     """``Network.fit`` hyper-parameters of a run (no data, callbacks or files)."""
     keys = ("epochs", "batch_size", "eta", "lmbda", "l1", "momentum", "nesterov", "optimizer",
-            "dropout", "shift", "flip", "early_stopping", "schedule", "anneal")
+            "dropout", "shift", "flip", "early_stopping", "schedule", "anneal", "compile")
     kw = {k: cfg[k] for k in keys}
     if cfg["optimizer"] == "adam":
         kw.update(beta1=cfg["beta1"], beta2=cfg["beta2"], epsilon=cfg["epsilon"])
