@@ -45,7 +45,7 @@ import numpy as np
 
 from . import optim
 from .augment import Augment
-from .network import Network, backprop, chunks, dataset_sums
+from .network import Network, backprop, dataset_sums
 
 Array = Any
 
@@ -157,20 +157,18 @@ class Engine:
             return self._compiled_epoch(data, order, plan, masks, codes, index)
         return self._eager_epoch(data, order, plan, masks, codes, index)
 
-    def _plan(self, data: Data, order, eta: float) -> list[_Batch]:
-        """The epoch's batches with their host numbers: rows, s, the decay's n, step t."""
-        sw, t = data.weights_host, self.state.t
-        batches = []
-        for k, stop in chunks(data.n, self.batch_size):
-            m = stop - k
-            if sw is None:
-                s = m
-            else:
-                s = float(np.sum(sw[k:stop] if order is None else sw[order[k:stop]]))
-            if s != 0:  # a batch whose weights are all 0 has nothing to teach
-                t += 1
-            batches.append(_Batch(k, stop, s, t, eta))
-        return batches
+    def _plan(self, data: Data, order, eta: float) -> _Plan:
+        """The epoch's batches with their host numbers: rows, s, and the step count t."""
+        start = np.arange(0, data.n, self.batch_size)
+        stop = np.minimum(start + self.batch_size, data.n)
+        sw = data.weights_host
+        if sw is None:
+            s = (stop - start).astype(np.float64)
+        else:
+            w = sw if order is None else sw[order]
+            s = np.array([float(np.sum(w[k:z])) for k, z in zip(start, stop)])
+        t = self.state.t + np.cumsum(s != 0)  # a batch whose weights are all 0 is skipped
+        return _Plan(start, stop, s, t, eta)
 
     def _decay(self, s: float) -> optim.Decay:
         return optim.Decay(self.lmbda, self.l1, s if self.n is None else self.n)
@@ -186,8 +184,9 @@ class Engine:
         acc = None if self.loss_scale is None else xp.zeros((), dtype=net.dtype,
                                                             device=net.device)
         Ws, bs, state = net._W, net._b, self.state
-        for j, b in enumerate(plan):
-            k, stop, s, m = b.start, b.stop, b.s, b.stop - b.start
+        for j in range(len(plan)):
+            k, stop, s = int(plan.start[j]), int(plan.stop[j]), float(plan.s[j])
+            m, eta = stop - k, plan.eta
             if s == 0:
                 continue
             if order is None:
@@ -202,14 +201,14 @@ class Engine:
             mb = None if masks is None else [M[k:stop, :] for M in masks]
             if acc is None:
                 gW, gb = backprop(Ws, bs, Xb, Yb, net.hidden, net.output, net.cost, mb,
-                                  scale=rule.grad_scale(b.eta, s), xp=xp, weights=wb)
+                                  scale=rule.grad_scale(eta, s), xp=xp, weights=wb)
             else:
                 penalty = _penalty(Ws, self._penalty_factors(), xp)  # before the step
                 gW, gb, cost = backprop(Ws, bs, Xb, Yb, net.hidden, net.output, net.cost,
-                                        mb, scale=rule.grad_scale(b.eta, s), xp=xp,
+                                        mb, scale=rule.grad_scale(eta, s), xp=xp,
                                         weights=wb, return_cost=True)
                 acc = acc + _batch_loss(cost, penalty, self.loss_scale * m / s, m / s)
-            Ws, bs, state = rule.step(Ws, bs, gW, gb, state, b.eta, self._decay(s), xp)
+            Ws, bs, state = rule.step(Ws, bs, gW, gb, state, eta, self._decay(s), xp)
             net._W, net._b, self.state = Ws, bs, state
             if self.progress is not None:
                 self.progress(index, j + 1, len(plan))
@@ -253,7 +252,7 @@ class Engine:
             program = self._program(spec, carry, consts, xs)
             carry = program(carry, consts, xs)
             net._W, net._b = carry[0], carry[1]
-            self.state = optim.State(carry[2], plan[z - 1].t)
+            self.state = optim.State(carry[2], int(plan.t[z - 1]))
             if self.progress is not None:  # the bar moves as the device gets through them
                 jax.block_until_ready(carry)
                 self.progress(index, z, len(plan))
@@ -270,23 +269,25 @@ class Engine:
         if codes is not None:
             rows["codes"] = np.asarray(codes, dtype=np.int64)
         per_step: dict[str, Any] = {}
-        coefs, scale, lossf, penf, keep = [], [], [], [], []
-        for b in plan:
-            s = b.s if b.s != 0 else 1.0  # a skipped batch's numbers are never used
-            coefs.append(self.rule.coefficients(b.eta, self._decay(s), max(b.t, 1)))
-            scale.append(self.rule.grad_scale(b.eta, s))
-            m = b.stop - b.start
-            if self.loss_scale is not None:
-                lossf.append(0.0 if b.s == 0 else self.loss_scale * m / b.s)
-                penf.append(0.0 if b.s == 0 else m / b.s)
-            keep.append(b.s != 0)
-        per_step["c"] = {key: np.array([c[key] for c in coefs], dtype=dt) for key in coefs[0]}
-        per_step["scale"] = np.array(scale, dtype=dt)
-        if self.loss_scale is not None:
-            per_step["lossf"] = np.array(lossf, dtype=dt)
-            per_step["penf"] = np.array(penf, dtype=dt)
+        skip = plan.s == 0
+        s = np.where(skip, 1.0, plan.s)  # a skipped batch's numbers are never used
+        n = s if self.n is None else np.full_like(s, self.n)
+        t = np.maximum(plan.t, 1) if self.rule.uses_step else np.ones_like(plan.t)
+        # the rule's coefficients for each distinct (decay n, s, t), as the eager step
+        keys, inverse = np.unique(np.stack([n, s, t]), axis=1, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        table = [self.rule.coefficients(plan.eta, self._decay(float(kn)), int(kt))
+                 for kn, _, kt in keys.T]
+        per_step["c"] = {key: np.array([c[key] for c in table], dtype=dt)[inverse]
+                         for key in table[0]}
+        per_step["scale"] = np.array([self.rule.grad_scale(plan.eta, float(ks))
+                                      for ks in keys[1]], dtype=dt)[inverse]
+        m = (plan.stop - plan.start).astype(np.float64)
+        if self.loss_scale is not None:  # elementwise: the eager step's host arithmetic
+            per_step["lossf"] = np.where(skip, 0.0, self.loss_scale * m / s).astype(dt)
+            per_step["penf"] = np.where(skip, 0.0, m / s).astype(dt)
         if data.weights is not None:
-            per_step["keep"] = np.array(keep)
+            per_step["keep"] = ~skip
         return {"rows": rows, "steps": per_step}
 
     def _spec(self, data: Data, dropout: bool) -> _Spec:
@@ -349,12 +350,17 @@ class Engine:
 
 
 @dataclass(frozen=True)
-class _Batch:
-    start: int
-    stop: int
-    s: float  # size, or the sum of the batch's sample weights
-    t: int  # the rule's step count after this batch
+class _Plan:
+    """An epoch's batches (host arrays, one entry per batch) and its learning rate."""
+
+    start: np.ndarray  # first row of each batch (in visiting order)
+    stop: np.ndarray
+    s: np.ndarray  # size, or the sum of the batch's sample weights (0: skipped)
+    t: np.ndarray  # the rule's step count after each batch
     eta: float
+
+    def __len__(self) -> int:
+        return len(self.start)
 
 
 @dataclass(frozen=True)
@@ -415,8 +421,8 @@ def _zeros(dtype, device):
 def _steps(host: dict, plan, a: int, z: int) -> dict:
     """The host inputs of steps a..z (full batches of m rows, or the one short last batch),
     shaped (steps, m, ...) for the scan."""
-    k0, k1 = plan[a].start, plan[z - 1].stop
-    count, rows = z - a, (plan[z - 1].stop - plan[a].start) // (z - a)
+    k0, k1 = int(plan.start[a]), int(plan.stop[z - 1])
+    count, rows = z - a, (k1 - k0) // (z - a)
     rows_in = host["rows"]
     xs = {"idx": rows_in["idx"][k0:k1].reshape(count, rows)}
     if "masks" in rows_in:

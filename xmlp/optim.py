@@ -80,6 +80,7 @@ class Rule:
 
     name: str = ""
     groups: tuple[str, ...] = ()
+    uses_step = False  # whether the coefficients depend on the step number t
 
     @property
     def kind(self) -> tuple:
@@ -200,6 +201,7 @@ class Adam(Rule):
     form: str = "algorithm1"
     name = "adam"
     groups = ("mw", "mb", "sw", "sb")  # first moments, second (squared) moments
+    uses_step = True  # the bias corrections
 
     def __post_init__(self):
         for what, beta in (("beta1", self.beta1), ("beta2", self.beta2)):
