@@ -42,6 +42,7 @@ class Contender:
     group: str  # the nox bench(backend) session whose environment runs it
     policy: str  # default timing: "full" epochs or a "subset" of mini-batches, extrapolated
     note: str = ""
+    compile: bool | None = None  # xmlp contenders: fit(compile=...)
 
     def available(self) -> tuple[bool, str]:
         """A cheap probe (no heavy import): is the library installed, is a GPU there?"""
@@ -50,7 +51,12 @@ class Contender:
                   "jax": "jax"}[self.library]
         if importlib.util.find_spec(module) is None:
             return False, f"{module} is not installed"
-        if self.device == "cuda":
+        if self.device == "cuda" and self.library == "jax":
+            import jax
+
+            if not _jax_gpus():
+                return False, f"jax {jax.__version__} sees no GPU"
+        elif self.device == "cuda":
             import backends.cupy
 
             ok, reason = backends.cupy.gpu_present()
@@ -75,7 +81,15 @@ CONTENDERS = {c.name: c for c in [
     # JAX on the CPU runs in the numpy session too, so that its ratio to NumPy is measured
     # side by side.  The core runs eagerly on it, one dispatched operation at a time.
     Contender("xmlp-jax", "xmlp jax (eager)", "xmlp", "jax", "cpu", "numpy", "subset",
-              "jax.numpy op by op, no jit; jax_enable_x64 on"),
+              "jax.numpy op by op, no jit; jax_enable_x64 on", compile=False),
+    # The same core compiled: one XLA program per epoch (jax.jit + lax.scan, xmlp.engine).
+    Contender("xmlp-jax-compiled", "xmlp jax (compiled)", "xmlp", "jax", "cpu", "numpy",
+              "full", "fit(compile=True): jax.jit + lax.scan over each epoch's mini-batches; "
+              "the compilation is paid in the warm-up epoch and recorded as compile_seconds",
+              compile=True),
+    Contender("xmlp-jax-compiled-cuda", "xmlp jax (compiled)", "xmlp", "jax", "cuda", "jax",
+              "full", "fit(compile=True) on JAX's GPU; compile_seconds recorded apart",
+              compile=True),
     # PyTorch eager on the CPU runs in the numpy session, interleaved with xmlp numpy,
     # scikit-learn and the book's loop: the ratios the targets are about come from one run.
     Contender("torch", "PyTorch eager", "peer", "torch", "cpu", "numpy", "full",
@@ -96,6 +110,15 @@ CONTENDERS = {c.name: c for c in [
     Contender("limit-cupy", "FLOP limit (CuPy GEMM peak)", "limit", "cupy", "cuda", "cupy",
               "full"),
 ]}
+
+
+def _jax_gpus() -> list:
+    import jax
+
+    try:
+        return list(jax.devices("gpu"))
+    except RuntimeError:  # no GPU backend in this jaxlib
+        return []
 
 
 def one_hot(y: np.ndarray, k: int, dtype) -> np.ndarray:
@@ -174,6 +197,10 @@ class XmlpTrainer(_Trainer):
             import array_api_strict
 
             device = array_api_strict.Device("CPU_DEVICE")
+        elif contender.library == "jax":  # the CPU contender stays there beside a GPU
+            import jax
+
+            device = _jax_gpus()[0] if contender.device == "cuda" else jax.devices("cpu")[0]
         self.net = xmlp.Network(list(cfg.sizes), cost=cfg.cost, init=cfg.init,
                                 backend=contender.library, device=device, dtype=cfg.dtype,
                                 seed=seed)
@@ -186,14 +213,17 @@ class XmlpTrainer(_Trainer):
         self.y_test = to_backend(data.y_test, net.backend, xp.int64, "y_test")
         self.n = data.X_train.shape[0]
         self.internal_seconds: list[float] = []
+        self.compile_seconds = 0.0  # compiling (compiled contenders), summed over the fits
         self.notes = ["timed: Network.fit(X, y, epochs=1, monitor=()) per epoch, data "
                       "already on the device; history.seconds (the mini-batch loop alone) "
                       "is recorded as internal_seconds"]
 
     def _fit(self, X, y, lmbda: float) -> None:
+        compile = {} if self.contender.compile is None else {"compile": self.contender.compile}
         h = self.net.fit(X, y, epochs=1, batch_size=self.cfg.batch_size, eta=self.cfg.eta,
-                         lmbda=lmbda, monitor=())
+                         lmbda=lmbda, monitor=(), **compile)
         self.internal_seconds.append(h.seconds[-1])
+        self.compile_seconds += h.compile_seconds
 
     def sync(self) -> None:
         if self.contender.library == "jax":  # dispatch is asynchronous: wait for the results
@@ -209,8 +239,13 @@ class XmlpTrainer(_Trainer):
         idx = self.xp.asarray(rows, device=self.net.device)
         # fit(n = len(rows)) decays by (1 - eta lmbda / len(rows)): scale lmbda so the
         # decay per step equals the full epoch's (1 - eta lmbda / n).
-        return (self.xp.take(self.X, idx, axis=0), self.xp.take(self.y, idx, axis=0),
-                self.cfg.lmbda * len(rows) / self.n)
+        prepared = (self.xp.take(self.X, idx, axis=0), self.xp.take(self.y, idx, axis=0),
+                    self.cfg.lmbda * len(rows) / self.n)
+        if self.contender.compile:  # compile this subset's shapes here, outside the clock
+            spare = self.net.to(self.net.backend.name, self.net.device)
+            spare.fit(*prepared[:2], epochs=1, batch_size=self.cfg.batch_size,
+                      eta=self.cfg.eta, lmbda=prepared[2], monitor=(), compile=True)
+        return prepared
 
     def run_subset(self, prepared) -> None:
         self._fit(*prepared)

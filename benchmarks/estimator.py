@@ -11,7 +11,7 @@ and the ratio xmlp / scikit-learn (below 1: xmlp is faster).
 
     python benchmarks/estimator.py                        # Fashion-MNIST 10 000 rows, 5 epochs
     python benchmarks/estimator.py --n-train 60000 --epochs 2 --repeat 3
-    python benchmarks/estimator.py --contenders xmlp-numpy,sklearn,xmlp-torch
+    python benchmarks/estimator.py --contenders xmlp-numpy,sklearn,xmlp-torch,xmlp-jax
 
 Writes ``benchmarks/results/estimator-<machine>-<date>.json`` and ``.md`` (``--out``,
 ``--name``), with the machine, versions and thread settings.
@@ -44,6 +44,7 @@ CONTENDERS = {
     "xmlp-numpy": "xmlp.sklearn.MLPClassifier (backend='numpy')",
     "sklearn": "sklearn.neural_network.MLPClassifier",
     "xmlp-torch": "xmlp.sklearn.MLPClassifier (backend='torch', CPU)",
+    "xmlp-jax": "xmlp.sklearn.MLPClassifier (backend='jax', compiled epochs, CPU)",
 }
 SOLVERS = {
     "adam": dict(solver="adam"),  # scikit-learn's defaults: relu, alpha 1e-4, batch 200
@@ -59,11 +60,16 @@ def make(contender: str, params: dict):
     from xmlp.sklearn import MLPClassifier
 
     backend = contender.removeprefix("xmlp-")
+    if backend == "jax":  # on JAX's CPU device also where it has a GPU
+        import jax
+
+        return MLPClassifier(**params, backend=backend, device=jax.devices("cpu")[0])
     return MLPClassifier(**params, backend=backend)
 
 
 def available(contender: str) -> tuple[bool, str]:
-    module = {"sklearn": "sklearn", "xmlp-numpy": "scipy", "xmlp-torch": "torch"}[contender]
+    module = {"sklearn": "sklearn", "xmlp-numpy": "scipy", "xmlp-torch": "torch",
+              "xmlp-jax": "jax"}[contender]
     if importlib.util.find_spec(module) is None:
         return False, f"{module} is not installed"
     return True, ""
@@ -116,11 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         params = dict(SOLVERS[solver], max_iter=args.epochs, tol=0.0,
                       n_iter_no_change=args.epochs, random_state=0)
         times: dict[str, list[float]] = {c: [] for c in contenders}
-        fitted = {}
+        fitted, compile_seconds = {}, {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter is the point
-            for c in contenders:  # warm-up: imports, first allocations
-                make(c, dict(params, max_iter=1)).fit(X[:1000], y[:1000])
+            for c in contenders:  # warm-up: imports, first allocations; JAX compiles the
+                rows = slice(None) if c == "xmlp-jax" else slice(1000)  # programs' shapes
+                warm = make(c, dict(params, max_iter=1)).fit(X[rows], y[rows])
+                if c.startswith("xmlp-"):
+                    compile_seconds[c] = warm.history_.compile_seconds
             for _ in range(args.repeat):
                 for c in contenders:
                     est = make(c, params)
@@ -136,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                    "params": params, "seconds": times[c],
                    "seconds_median": statistics.median(times[c]),
                    "epochs": int(est.n_iter_), "final_loss": float(est.loss_),
+                   "compile_seconds_in_warmup": compile_seconds.get(c),
                    "test_accuracy": float(np.mean(np.asarray(est.predict(X_test)) == y_test))}
             if reference is not None and c != "sklearn":
                 rec["max_coef_difference_vs_sklearn"] = max(
@@ -193,13 +203,15 @@ def markdown(doc: dict) -> str:
              f"Load average (1, 5, 15 min) before / after: {_load(doc, 'before')} / "
              f"{_load(doc, 'after')} (other work on the machine slows 2-thread BLAS).", "",
              "| solver | contender | s per fit (median) | epochs | test accuracy "
-             "| max coef difference vs scikit-learn |",
-             "|---|---|---:|---:|---:|---:|"]
+             "| max coef difference vs scikit-learn | compiling (warm-up, s) |",
+             "|---|---|---:|---:|---:|---:|---:|"]
     for r in doc["records"]:
         diff = r.get("max_coef_difference_vs_sklearn")
+        comp = r.get("compile_seconds_in_warmup")
         lines.append(f"| {r['solver']} | {r['contender']} | {r['seconds_median']:.3f} | "
                      f"{r['epochs']} | {r['test_accuracy']:.4f} | "
-                     f"{'' if diff is None else f'{diff:.1e}'} |")
+                     f"{'' if diff is None else f'{diff:.1e}'} | "
+                     f"{f'{comp:.2f}' if comp else ''} |")
     lines += ["", "## Ratios (xmlp / scikit-learn; below 1: xmlp is faster)", "",
               "| | ratio |", "|---|---:|"]
     lines += [f"| {k} | {v:.3f} |" for k, v in doc["ratios"].items()]

@@ -11,10 +11,13 @@ import sys
 
 __all__ = ["markdown", "bar_chart", "write", "ratio_rows"]
 
-ORDER = ["xmlp-numpy", "xmlp-torch", "xmlp-array_api_strict", "torch", "sklearn", "book",
-         "xmlp-cupy", "xmlp-torch-cuda", "torch-cuda", "limit-numpy", "limit-torch",
-         "limit-cupy", "limit-torch-cuda"]
-XMLP_FOR_RATIOS = ["xmlp-numpy", "xmlp-torch", "xmlp-cupy", "xmlp-torch-cuda"]
+ORDER = ["xmlp-numpy", "xmlp-jax-compiled", "xmlp-torch", "xmlp-array_api_strict",
+         "xmlp-jax", "torch", "sklearn", "book", "xmlp-jax-compiled-cuda", "xmlp-cupy",
+         "xmlp-torch-cuda", "torch-cuda", "limit-numpy", "limit-torch", "limit-cupy",
+         "limit-torch-cuda"]
+XMLP_FOR_RATIOS = ["xmlp-numpy", "xmlp-jax-compiled", "xmlp-torch", "xmlp-cupy",
+                   "xmlp-torch-cuda", "xmlp-jax-compiled-cuda"]
+GPU_CONTENDERS = ("xmlp-cupy", "xmlp-torch-cuda", "xmlp-jax-compiled-cuda")
 # The GEMM library xmlp calls on each backend (array-api-strict computes with NumPy).
 SAME_LIBRARY_LIMIT = {"xmlp-numpy": "limit-numpy", "xmlp-array_api_strict": "limit-numpy",
                       "xmlp-torch": "limit-torch", "xmlp-torch-cuda": "limit-torch-cuda",
@@ -94,11 +97,15 @@ def ratio_rows(doc: dict) -> list[tuple[str, str, dict[str, float]]]:
     for x in XMLP_FOR_RATIOS:
         if x not in present:
             continue
-        dev = "cuda" if x in ("xmlp-cupy", "xmlp-torch-cuda") else "cpu"
+        dev = "cuda" if x in GPU_CONTENDERS else "cpu"
         peers = [("torch-cuda" if dev == "cuda" else "torch", "PyTorch eager"),
                  ("sklearn", "scikit-learn"), ("book", "network.py per-example loop")]
         if dev == "cuda":
-            peers = [peers[0], ("xmlp-numpy", "xmlp numpy (CPU)")]
+            peers = [peers[0], ("xmlp-cupy", "xmlp cupy (eager)"),
+                     ("xmlp-numpy", "xmlp numpy (CPU)")]
+        elif x == "xmlp-jax-compiled":
+            peers = [("xmlp-numpy", "xmlp numpy (eager)"), *peers]
+        peers = [(p, t) for p, t in peers if p != x]
         for peer, text in peers:
             vals = {}
             for c in configs:
@@ -118,7 +125,7 @@ def ratio_rows(doc: dict) -> list[tuple[str, str, dict[str, float]]]:
                          vals))
         vals = {}
         for c in configs:
-            a, lim = idx.get((c, x)), idx.get((c, SAME_LIBRARY_LIMIT[x]))
+            a, lim = idx.get((c, x)), idx.get((c, SAME_LIBRARY_LIMIT.get(x)))
             if a and lim and _ok(a) and _ok(lim) and lim.get("gemm_floor_seconds"):
                 vals[c] = a["epoch_seconds_median"] / lim["gemm_floor_seconds"]
         if vals:
@@ -200,6 +207,19 @@ def markdown(doc: dict) -> str:
     lines += ["", "† timed on a subset of the epoch's mini-batches and scaled to the full "
               "epoch (see *timed* below). FLOP-limit rows are computed: FLOPs per epoch / "
               "the GEMM peak measured in the same run. — : not run.", ""]
+    compiled = [(name, c, idx[(c, name)]["compile_seconds"]) for name in contenders
+                for c in configs if (c, name) in idx and idx[(c, name)].get("compile_seconds")]
+    if compiled:
+        lines += ["## Compilation (paid once, in the warm-up epoch; not in the times above)",
+                  "", "| contender | " + " | ".join(configs) + " |",
+                  "|---|" + "---:|" * len(configs)]
+        for name in dict.fromkeys(n for n, _, _ in compiled):
+            cells = [fmt_seconds(idx[(c, name)]["compile_seconds"])
+                     if idx.get((c, name), {}).get("compile_seconds") else "—" for c in configs]
+            lines.append(f"| {_label(first[name])} | " + " | ".join(cells) + " |")
+        lines += ["", "Seconds of JAX compilation per process (the programs are then reused "
+                  "by every later fit of the same shapes, and kept in JAX's persistent cache "
+                  "for later processes).", ""]
     rows = ratio_rows(doc)
     if rows:
         lines += ["## Ratios: xmlp's epoch time / the other's (above 1: xmlp is slower)", "",

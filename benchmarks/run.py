@@ -210,6 +210,8 @@ class Measurement:
         rec["samples_per_second"] = self.n / rec["epoch_seconds_median"]
         rec["gflops_per_second"] = (rec["flops_per_epoch"]["total"]
                                     / rec["epoch_seconds_median"] / 1e9)
+        if getattr(trainer, "compile_seconds", None):
+            rec["compile_seconds"] = trainer.compile_seconds  # in the warm-up, not timed
         if getattr(trainer, "internal_seconds", None):
             rec["internal_seconds"] = trainer.internal_seconds
             if self.policy == "full":  # fit() minus its mini-batch loop: checks, the fetch
