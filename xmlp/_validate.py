@@ -92,6 +92,10 @@ def features(X: Any, backend: Backend, dtype: Any, n_features: int, what: str = 
     if X.shape[1] != n_features:
         raise ValueError(f"{what} has {X.shape[1]} features per sample but the network's "
                          f"input layer has {n_features}")
+    if xp is np:  # host data is checked on the host, before it moves
+        if X.dtype.kind == "f" and not np.isfinite(X).all():
+            raise ValueError(f"{what} contains NaN or infinite values")
+        return to_backend(X, backend, dtype, what)
     out = to_backend(X, backend, dtype, what)
     bx = backend.xp
     if not bool(bx.all(bx.isfinite(out))):
