@@ -157,24 +157,24 @@ def test_out_of_memory_in_predict_names_the_fix(monkeypatch):
 
 
 def test_out_of_memory_in_fit_names_the_fix(monkeypatch):
-    import xmlp.train
+    import xmlp.engine
 
     def explode(*args, **kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore text")
 
-    monkeypatch.setattr(xmlp.train, "backprop", explode)
+    monkeypatch.setattr(xmlp.engine, "backprop", explode)
     with pytest.raises(xmlp.DeviceOutOfMemory,
                        match=r"training epoch 1 .*Tried to allocate 2\.00 GiB; try a smaller"):
         _net().fit(X, Y, epochs=1)
 
 
 def test_other_runtime_errors_are_not_disguised(monkeypatch):
-    import xmlp.train
+    import xmlp.engine
 
     def explode(*args, **kwargs):
         raise RuntimeError("shape mismatch somewhere")
 
-    monkeypatch.setattr(xmlp.train, "backprop", explode)
+    monkeypatch.setattr(xmlp.engine, "backprop", explode)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         _net().fit(X, Y, epochs=1)
 
