@@ -124,9 +124,12 @@ class BackendCase:
 
 #: (backend, device kind) pairs under test; strict runs on its second device, which
 #: catches any array created without ``device=``.  "jax" runs the eager loop (op by op),
-#: "jax-compiled" the compiled epochs (xmlp.engine) on the same device.
+#: "jax-compiled" the compiled epochs (xmlp.engine) on the same device; jax-gpu and
+#: jax-gpu-compiled do the same on JAX's GPU.  The GPU cases (torch-cuda, jax-gpu*, cupy)
+#: skip with the reason where there is no GPU; scripts/gpu_check.py runs them.
 CASES = [("numpy", "cpu"), ("array_api_strict", "device1"), ("torch", "cpu"),
-         ("torch", "cuda"), ("jax", "cpu"), ("jax", "cpu-compiled"), ("cupy", "cuda")]
+         ("torch", "cuda"), ("jax", "cpu"), ("jax", "cpu-compiled"), ("jax", "gpu"),
+         ("jax", "gpu-compiled"), ("cupy", "cuda")]
 
 
 def _case(name: str, kind: str) -> BackendCase:
@@ -139,14 +142,22 @@ def _case(name: str, kind: str) -> BackendCase:
             pytest.fail(f"backend {name!r} was asked for but is unavailable: {reason}")
         pytest.skip(f"backend {name!r} unavailable: {reason}")
     kind, _, compiled = kind.partition("-")
-    matching = [d for d in module.devices() if kind in str(d).lower() or name == "cupy"]
+    matching = [d for d in module.devices() if _is_kind(d, kind) or name == "cupy"]
     if not matching:
         pytest.skip(f"backend {name!r} has no {kind} device here")
     compile = None if name != "jax" else bool(compiled)
     return BackendCase(name, module, matching[0], compile)
 
 
+def _is_kind(device, kind: str) -> bool:
+    """Is ``device`` of this kind?  JAX's CUDA devices print as cuda:0; their platform
+    is "gpu"."""
+    return kind in str(device).lower() or getattr(device, "platform", None) == kind
+
+
 def _ids(cases):
+    """Test ids: the backend's name, with the device kind where it has several
+    (torch-cpu / torch-cuda; jax, jax-compiled / jax-gpu, jax-gpu-compiled)."""
     return [name if kind in ("cpu", "device1") and name != "torch" or name == "cupy"
             else "jax-compiled" if kind == "cpu-compiled" else f"{name}-{kind}"
             for name, kind in cases]
