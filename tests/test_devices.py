@@ -246,3 +246,19 @@ def test_cli_train_on_a_missing_gpu_exits_1_with_one_line(torch):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("xmlp: error: "), proc.stderr
     assert "needs CUDA" in lines[0] and "CUDA build of torch" in lines[0]
+
+
+def test_cli_help_names_every_backend():
+    proc = _cli("--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    for name in ("NumPy", "CuPy", "PyTorch", "JAX", "array-api-strict"):
+        assert name in text, name
+
+
+def test_cli_info_lists_jax_devices():
+    pytest.importorskip("jax")
+    proc = _cli("info")
+    assert proc.returncode == 0, proc.stderr
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("  jax "))
+    assert "devices: cpu:0" in line
