@@ -211,12 +211,46 @@ def conformance() -> Conformance:
     return _CONFORMANCE
 
 
-def pytest_sessionfinish(session, exitstatus) -> None:
-    """With XMLP_CONFORMANCE_REPORT=<path stem>, write <stem>.md and <stem>.json."""
+def _worker_rows(stem: str) -> list:
+    """The files in which pytest-xdist workers leave their rows for the controller."""
+    import pathlib
+
+    path = pathlib.Path(stem)
+    return sorted(path.parent.glob(f"{path.name}.rows-*.json"))
+
+
+def pytest_configure(config) -> None:
     stem = os.environ.get("XMLP_CONFORMANCE_REPORT")
-    if not stem or not _CONFORMANCE.rows:
+    if stem and not hasattr(config, "workerinput"):  # rows left by an interrupted run
+        for part in _worker_rows(stem):
+            part.unlink()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """With XMLP_CONFORMANCE_REPORT=<path stem>, write <stem>.md and <stem>.json.
+
+    Under pytest-xdist each worker writes its rows to <stem>.rows-<worker>.json when it
+    finishes (before the controller's session ends); the controller merges them."""
+    import json
+    import pathlib
+
+    stem = os.environ.get("XMLP_CONFORMANCE_REPORT")
+    if not stem:
+        return
+    worker = getattr(session.config, "workerinput", None)
+    if worker is not None:
+        if _CONFORMANCE.rows:
+            pathlib.Path(stem).parent.mkdir(parents=True, exist_ok=True)
+            pathlib.Path(f"{stem}.rows-{worker['workerid']}.json").write_text(
+                json.dumps(_CONFORMANCE.rows))
+        return
+    rows = list(_CONFORMANCE.rows)
+    for part in _worker_rows(stem):
+        rows += json.loads(part.read_text())
+        part.unlink()
+    if not rows:
         return
     import conformance_report
 
     status = {name: backends.get(name).available() for name in backends.NAMES}
-    conformance_report.write(stem, _CONFORMANCE.rows, status, REQUESTED)
+    conformance_report.write(stem, rows, status, REQUESTED)
