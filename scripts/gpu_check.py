@@ -186,7 +186,7 @@ def plan(gpus: dict[str, bool], out: Path, quick: bool = False, workers: int = 0
     stages.append(Stage(
         "bench", ["python", "benchmarks/run.py", "--contenders", ",".join(bench),
                   "--configs", BENCH_CONFIGS, "--out", str(out), "--name", "bench-gpu",
-                  "--fresh", "--timeout", str(budget),
+                  "--fresh", "--timeout", str(budget), "--in-process",
                   *(["--quick"] if quick else ["--repeat", "2"])],
         budget, f"{', '.join(bench)} on {BENCH_CONFIGS}",
         skip="" if bench else "no contender of GPU_CONTENDERS that benchmarks/contenders.py "
