@@ -167,6 +167,16 @@ def test_cpu_backends_refuse_gpu_names_with_the_fix():
             resolve(name, "cuda")
         assert "xmlp[jax-cuda]" in str(e.value)
     assert resolve("numpy", "cpu:0").device == "cpu"
+    with pytest.raises(ValueError, match="unknown device 'gpu7' for backend 'numpy'"):
+        resolve("numpy", "gpu7")
+
+
+def test_device_text_parsing():
+    split = B._split_device
+    assert split("cuda") == ("cuda", None) and split("GPU:1") == ("cuda", 1)
+    assert split(" cpu:0 ") == ("cpu", 0) and split("2") == (None, 2)
+    for text in ("gpu7", "cuda:", "device1", "", "cuda:x", ":0"):
+        assert split(text) is None, text
 
 
 # ----------------------------------------------------------------- no GPU: clean errors

@@ -258,18 +258,18 @@ def parse_device(backend: Backend | str, text: str | None) -> Any:
     return _canonical(b.name, b.xp, text)
 
 
-_DEVICE_TEXT = re.compile(r"(cuda|gpu|cpu)?:?(\d+)?")
+_DEVICE_TEXT = re.compile(r"(?:(cuda|gpu|cpu)(?::(\d+))?|(\d+))")
 
 
 def _split_device(text: str) -> tuple[str | None, int | None] | None:
     """'cuda' -> ('cuda', None), 'gpu:1' -> ('cuda', 1), 'cpu:0' -> ('cpu', 0),
-    '2' -> (None, 2); None for any other text."""
-    t = text.strip().lower()
-    m = _DEVICE_TEXT.fullmatch(t)
-    if not t or m is None:
+    '2' -> (None, 2); None for any other text ('gpu7', 'device1', ...)."""
+    m = _DEVICE_TEXT.fullmatch(text.strip().lower())
+    if m is None:
         return None
     kind = {"gpu": "cuda"}.get(m.group(1), m.group(1))
-    return kind, None if m.group(2) is None else int(m.group(2))
+    index = m.group(2) or m.group(3)
+    return kind, None if index is None else int(index)
 
 
 def _canonical(name: str, xp: types.ModuleType, device: Any) -> Any:
