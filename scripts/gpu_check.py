@@ -33,12 +33,10 @@ import json
 import os
 import platform
 import re
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,7 +195,7 @@ def plan(gpus: dict[str, bool], out: Path, quick: bool = False, workers: int = 0
         "estimator", ["python", "benchmarks/estimator.py", "--contenders",
                       ",".join(estimators), "--solvers", "adam", "--repeat", "1",
                       "--n-train", "5000" if quick else "60000",
-                      "--epochs", "1" if quick else "2", "--out", "{tmp}",
+                      "--epochs", "1" if quick else "2", "--out", str(out),
                       "--name", "estimator-gpu"],
         BUDGETS["estimator"][which], f"xmlp.sklearn adam on {', '.join(estimators)}",
         skip="" if len(estimators) > 1 else "no GPU backend of the estimator benchmark"))
@@ -273,7 +271,7 @@ def bench_key(path: Path) -> str:
     return key
 
 
-def status_of(stage: str, code: int | None, output: str, out: Path, tmp: Path) -> str:
+def status_of(stage: str, code: int | None, output: str, out: Path) -> str:
     """passed, failed, timeout, or empty: it exited 0 but measured nothing on the GPU
     (every test skipped, no benchmark record) -- which is no pass."""
     if code is None:
@@ -282,7 +280,7 @@ def status_of(stage: str, code: int | None, output: str, out: Path, tmp: Path) -
         return "failed"
     if stage in ("tests", "conformance"):
         return "passed" if pytest_counts(output).get("passed") else "empty"
-    path = {"bench": out / "bench-gpu.json", "estimator": tmp / "estimator-gpu.json"}.get(stage)
+    path = {"bench": out / "bench-gpu.json", "estimator": out / "estimator-gpu.json"}.get(stage)
     if path is not None:
         records = json.loads(path.read_text())["records"] if path.exists() else []
         if stage == "bench" and any(r.get("error") for r in records):
@@ -343,12 +341,11 @@ def probe(timeout: float = 120) -> dict[str, list]:
         return {b: [False, f"probe failed: {exc}"] for b in GPU_BACKENDS}
 
 
-def run_stage(stage: Stage, log, tmp: Path) -> tuple[int | None, str, float]:
+def run_stage(stage: Stage, log) -> tuple[int | None, str, float]:
     """Run one stage under its budget: (exit status or None on timeout, output, seconds).
     A stage out of time gets SIGINT first (pytest then still writes its reports)."""
-    argv = [sys.executable if a == "python" else a.replace("{tmp}", str(tmp))
-            for a in stage.argv]
-    shown = " ".join(a.replace("{tmp}", "TMP") for a in stage.argv)
+    argv = [sys.executable if a == "python" else a for a in stage.argv]
+    shown = " ".join(stage.argv)
     log.write(f"\n==== {stage.name}: {stage.what}\n$ {shown}\n")
     log.flush()
     start = time.perf_counter()
@@ -373,7 +370,7 @@ def run_stage(stage: Stage, log, tmp: Path) -> tuple[int | None, str, float]:
     return code, output, seconds
 
 
-def key_numbers(stage: Stage, output: str, out: Path, tmp: Path) -> str:
+def key_numbers(stage: Stage, output: str, out: Path) -> str:
     if stage.name == "tests":
         return tests_key(output)
     if stage.name == "conformance":
@@ -381,7 +378,7 @@ def key_numbers(stage: Stage, output: str, out: Path, tmp: Path) -> str:
     if stage.name == "bench":
         return bench_key(out / "bench-gpu.json")
     if stage.name == "estimator":
-        return estimator_key(tmp / "estimator-gpu.json")
+        return estimator_key(out / "estimator-gpu.json")
     return recipe_key(output)
 
 
@@ -424,13 +421,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    stages = plan({b: ok for b, (ok, _) in gpus.items()}, out, args.quick, _workers(),
+    try:  # stages run in the repository: name the folder relative to it where it is inside
+        where = out.relative_to(ROOT)
+    except ValueError:
+        where = out
+    stages = plan({b: ok for b, (ok, _) in gpus.items()}, where, args.quick, _workers(),
                   known_contenders(), _has_fashion(), _noxfile_list("CONFORMANCE_TESTS"))
     results: list[Result] = []
     command = "python scripts/gpu_check.py" + " --quick" * args.quick
-    with open(out / "gpu-check.log", "w") as log, \
-            tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp_name:
-        tmp = Path(tmp_name)
+    with open(out / "gpu-check.log", "w") as log:
         log.write(f"{command}, {dt.datetime.now().astimezone().isoformat(timespec='seconds')}"
                   f"\n" + "".join(f"{b}: {'GPU' if ok else 'no GPU'} ({why})\n"
                                   for b, (ok, why) in gpus.items()))
@@ -441,21 +440,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{stage.name}: skipped ({stage.skip})", flush=True)
                 continue
             print(f"{stage.name}: {stage.what} (budget {stage.timeout:.0f} s) ...", flush=True)
-            code, output, seconds = run_stage(stage, log, tmp)
+            code, output, seconds = run_stage(stage, log)
             for part in out.glob("conformance-gpu.rows-*.json"):  # an interrupted run's
                 part.unlink()
-            status = status_of(stage.name, code, output, out, tmp)
-            key = key_numbers(stage, output, out, tmp)
+            status = status_of(stage.name, code, output, out)
+            key = key_numbers(stage, output, out)
             if status in ("failed", "timeout") and stage.name in ("estimator", "recipe",
                                                                   "bench"):
                 last = [l for l in output.strip().splitlines() if l.strip()][-1:]
                 key = f"{key}; {last[0][:200]}" if last else key
             results.append(Result(stage.name, status, seconds, key))
             print(f"{stage.name}: {status} in {seconds:.0f} s: {key}", flush=True)
-            if stage.name == "estimator" and (tmp / "estimator-gpu.json").exists():
-                shutil.copy(tmp / "estimator-gpu.json", out / "estimator-gpu.json")
-                md = tmp / "estimator-gpu.md"
-                estimator_md = md.read_text() if md.exists() else ""
+            md = out / "estimator-gpu.md"  # its table goes into summary.md
+            if stage.name == "estimator" and md.exists():
+                estimator_md = md.read_text()
+                md.unlink()
     table = summary_table(results)
     total = time.perf_counter() - started
     header = [f"# GPU check, {dt.date.today().isoformat()}", "",
@@ -468,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "summary.md").write_text(summary)
     print()
     print(table)
-    print(f"\n{total:.0f} s; files in {out}: " +
+    print(f"\n{total:.0f} s; files in {where}: " +
           ", ".join(f for f in FILES if (out / f).exists()))
     return 0 if all(r.status in ("passed", "skipped") for r in results) else 1
 

@@ -119,7 +119,8 @@ def test_the_files_it_writes_are_at_most_eight(gc):
     stem = Path(stages["conformance"].env["XMLP_CONFORMANCE_REPORT"]).name
     assert f"{stem}.md" in gc.FILES and f"{stem}.json" in gc.FILES
     estimator = stages["estimator"].argv
-    assert estimator[estimator.index("--out") + 1] == "{tmp}"  # only its JSON is kept
+    assert estimator[estimator.index("--out") + 1] == "/o"
+    assert f"{estimator[estimator.index('--name') + 1]}.json" in gc.FILES  # its .md: summary
 
 
 def test_pytest_counts_and_status(gc, tmp_path):
@@ -129,16 +130,16 @@ def test_pytest_counts_and_status(gc, tmp_path):
     assert gc.pytest_counts(xdist) == {"passed": 10, "error": 1, "deselected": 400}
     assert gc.pytest_counts("Traceback ...") == {}
     assert gc.tests_key("1 failed, 2 passed, 3 skipped in 1s") == "2 passed, 1 failed, 3 skipped"
-    assert gc.status_of("tests", 0, "5 skipped in 1.0s", tmp_path, tmp_path) == "empty"
-    assert gc.status_of("tests", 0, "5 passed in 1.0s", tmp_path, tmp_path) == "passed"
-    assert gc.status_of("tests", 1, "1 failed in 1.0s", tmp_path, tmp_path) == "failed"
-    assert gc.status_of("recipe", None, "", tmp_path, tmp_path) == "timeout"
-    assert gc.status_of("bench", 0, "", tmp_path, tmp_path) == "empty"  # no records
+    assert gc.status_of("tests", 0, "5 skipped in 1.0s", tmp_path) == "empty"
+    assert gc.status_of("tests", 0, "5 passed in 1.0s", tmp_path) == "passed"
+    assert gc.status_of("tests", 1, "1 failed in 1.0s", tmp_path) == "failed"
+    assert gc.status_of("recipe", None, "", tmp_path) == "timeout"
+    assert gc.status_of("bench", 0, "", tmp_path) == "empty"  # no records
     doc = {"runs": [{"skipped": {}}], "records": [
         {"config": "C1", "contender": "xmlp-cupy", "epoch_seconds_median": 4.452},
         {"config": "C1", "contender": "torch-cuda", "error": "boom"}]}
     (tmp_path / "bench-gpu.json").write_text(json.dumps(doc))
-    assert gc.status_of("bench", 0, "", tmp_path, tmp_path) == "failed"
+    assert gc.status_of("bench", 0, "", tmp_path) == "failed"
 
 
 def test_key_numbers_from_the_reports(gc, tmp_path):
