@@ -7,7 +7,8 @@
 Uses the GPU libraries this interpreter has -- CuPy, a CUDA build of torch, JAX's CUDA
 wheels -- and skips what is missing.  The stages, in order, each under its own time budget:
 
-  tests        the suite's GPU cases (cupy, torch-cuda, jax-gpu; the CPU cases deselected)
+  tests        the suite's GPU cases (cupy, torch-cuda, jax-gpu and jax-gpu-compiled; the
+               CPU cases deselected)
                outside the conformance files, with pytest-xdist -n where it is installed
   conformance  the conformance files (noxfile.py's CONFORMANCE_TESTS) on the GPU cases,
                writing the report with the GPU columns (conformance-gpu.md / .json)
@@ -50,12 +51,12 @@ GPU_BACKENDS = {"cupy": ("cuda", "cupy"), "torch": ("cuda", "torch-cuda"),
 
 #: The benchmark contenders on the GPU, as benchmarks/contenders.py names them.  A name
 #: the harness does not know (yet) is left out, so a new contender is one line here.
-GPU_CONTENDERS = ("xmlp-cupy", "xmlp-torch-cuda", "torch-cuda", "limit-cupy",
-                  "limit-torch-cuda", "xmlp-jax-compiled")
+GPU_CONTENDERS = ("xmlp-cupy", "xmlp-torch-cuda", "xmlp-jax-compiled-cuda", "torch-cuda",
+                  "limit-cupy", "limit-torch-cuda")
 BENCH_CONFIGS = "C1,C3,C4"
 
 #: The estimator benchmark's GPU contenders (benchmarks/estimator.py) and its CPU peer.
-ESTIMATOR_CONTENDERS = ("xmlp-cupy", "xmlp-torch-cuda", "sklearn")
+ESTIMATOR_CONTENDERS = ("xmlp-cupy", "xmlp-torch-cuda", "xmlp-jax-gpu", "sklearn")
 
 #: Seconds each stage may take (full run, --quick run): about 8 and 2 minutes in all.
 #: The conformance files hold most of the GPU cases (168 tests per case, 15 elsewhere).

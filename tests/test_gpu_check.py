@@ -30,7 +30,7 @@ def gc():
 ALL = {"cupy": True, "torch": True, "jax": True}
 CONFORMANCE = ["tests/test_conformance.py", "tests/test_oracles.py"]
 KNOWN = {"xmlp-cupy", "xmlp-torch-cuda", "torch-cuda", "limit-cupy", "limit-torch-cuda",
-         "xmlp-numpy", "torch"}
+         "xmlp-numpy", "torch", "xmlp-jax-compiled"}
 
 
 def _stages(gc, gpus=ALL, **kw):
@@ -71,7 +71,7 @@ def test_plan_runs_the_stages_in_order_on_the_gpu_cases(gc):
                           "limit-torch-cuda"]  # no CPU contender, none unknown
     assert bench.argv[bench.argv.index("--configs") + 1] == "C1,C3,C4"
     assert estimator.argv[estimator.argv.index("--contenders") + 1] == \
-        "xmlp-cupy,xmlp-torch-cuda,sklearn"
+        "xmlp-cupy,xmlp-torch-cuda,xmlp-jax-gpu,sklearn"
     assert recipe.argv[recipe.argv.index("--backend") + 1] == "cupy"
     assert "--no-download" in recipe.argv
 
@@ -98,12 +98,15 @@ def test_plan_follows_the_gpu_backends_present(gc):
         ["torch", "--device", "cuda"]
     jax_only = _stages(gc, {"cupy": False, "torch": False, "jax": True})
     assert jax_only["tests"].argv[-1] == "jax-gpu"
-    assert jax_only["bench"].skip and jax_only["estimator"].skip
+    assert jax_only["bench"].skip  # the harness knows no JAX GPU contender (KNOWN)
+    estimator = jax_only["estimator"].argv
+    assert estimator[estimator.index("--contenders") + 1] == "xmlp-jax-gpu,sklearn"
     assert jax_only["recipe"].argv[-3:] == ["jax", "--device", "gpu"]
     compiled = _stages(gc, {"cupy": False, "torch": False, "jax": True},
-                       contenders=KNOWN | {"xmlp-jax-compiled"})
+                       contenders=KNOWN | {"xmlp-jax-compiled-cuda"})
     assert not compiled["bench"].skip
-    assert "xmlp-jax-compiled" in compiled["bench"].argv
+    assert compiled["bench"].argv[compiled["bench"].argv.index("--contenders") + 1] == \
+        "xmlp-jax-compiled-cuda"
     no_data = _stages(gc, fashion=False)
     assert "XMLP_DATA" in no_data["recipe"].skip
     none = _stages(gc, {"cupy": False, "torch": False, "jax": False})
@@ -179,6 +182,18 @@ def test_summary_table(gc):
                                   "|---|---|---:|---|",
                                   "| tests | passed | 61 | 80 passed |",
                                   "| bench | failed | 3 | a / b c |"]
+
+
+def test_gpu_contenders_are_the_harness_own(gc):
+    known = gc.known_contenders()
+    assert {"xmlp-cupy", "xmlp-torch-cuda", "torch-cuda"} <= known
+    assert set(gc.GPU_CONTENDERS) <= known
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import estimator
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert set(gc.ESTIMATOR_CONTENDERS) <= set(estimator.CONTENDERS)
 
 
 def test_conformance_files_come_from_the_noxfile(gc):
