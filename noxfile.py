@@ -1,7 +1,9 @@
-"""Sessions: tests(backend), bench(backend), lint.  The backends come from backends/.
+"""Sessions: tests(backend), bench(backend), conformance, gpu, fuzz, lint.  The backends
+come from backends/.
 
     nox -s tests                     # every backend (cupy skips without a GPU)
     nox -s "tests(backend='torch')"  # one backend
+    nox -s gpu                       # scripts/gpu_check.py (skips at once without a GPU)
     nox -s lint
 
 uv creates the environments where it is installed (virtualenv otherwise).  PyTorch is always
@@ -107,6 +109,31 @@ def conformance(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", "-q", *CONFORMANCE_TESTS, *args,
                 env={"XMLP_BACKENDS": ",".join(names), "XMLP_CONFORMANCE_REPORT": stem})
     session.log(f"wrote {stem}.md and {stem}.json")
+
+
+#: CUDA builds per CUDA major version of the driver (nvidia-smi): CuPy's and JAX's own
+#: wheels.  torch comes pinned from pip (backends/torch.py), whose Linux wheel is a CUDA build.
+GPU_REQUIREMENTS = {12: ["cupy-cuda12x>=13", "jax[cuda12]==0.10.2"],
+                    13: ["cupy-cuda13x>=13.6", "jax[cuda13]==0.10.2"]}
+
+
+@nox.session
+def gpu(session: nox.Session) -> None:
+    """Every GPU check: scripts/gpu_check.py with the GPU builds installed (CuPy, JAX's
+    CUDA wheels and torch, for the driver's CUDA version); ``nox -s gpu -- --quick``.
+    Without an NVIDIA GPU it says so in one line, before installing anything."""
+    ok, reason = backends.get("cupy").gpu_present()
+    if not ok:
+        session.skip(reason)
+    major = backends.get("cupy").driver_cuda_major()
+    if major not in GPU_REQUIREMENTS:
+        session.error(f"gpu: the NVIDIA driver supports CUDA {major}; the GPU builds here "
+                      f"need CUDA {' or '.join(map(str, GPU_REQUIREMENTS))} (nvidia-smi)")
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"),
+                    *nox.project.dependency_groups(PYPROJECT, "bench"), "pytest-xdist",
+                    *GPU_REQUIREMENTS[major])
+    _install_backend(session, "torch")
+    session.run("python", "scripts/gpu_check.py", *session.posargs)
 
 
 @nox.session

@@ -2,6 +2,7 @@
 installs or imports anything heavy when ``nvidia-smi`` finds no device."""
 
 import importlib.util
+import re
 import shutil
 import subprocess
 
@@ -21,6 +22,21 @@ def gpu_present() -> tuple[bool, str]:
     if out.returncode != 0 or "GPU" not in out.stdout:
         return False, "nvidia-smi lists no GPU"
     return True, ""
+
+
+def driver_cuda_major() -> int | None:
+    """The CUDA major version the NVIDIA driver supports ("CUDA Version: 13.0" in
+    nvidia-smi's header), or None without a driver.  It decides which CUDA build of CuPy,
+    torch and JAX to install."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run([smi], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"CUDA Version:\s*(\d+)\.", out.stdout)
+    return int(match.group(1)) if match else None
 
 
 def available() -> tuple[bool, str]:

@@ -1,5 +1,5 @@
-"""JAX (``jax.numpy``, which implements the array API standard), on its CPU device here and
-on GPU / TPU through JAX's own device placement where those are present.
+"""JAX (``jax.numpy``, which implements the array API standard), on its CPU device and, where
+JAX's CUDA wheels are installed (``pip install 'xmlp[jax-cuda]'``), on its GPU devices.
 
 xmlp turns on ``jax_enable_x64`` when the backend is resolved, so float64 means float64."""
 
@@ -14,10 +14,19 @@ def available() -> tuple[bool, str]:
     return ok, "jax is not installed (pip install 'xmlp[jax]')"
 
 
-def devices() -> list:
+def _platform(name: str) -> list:
     import jax
 
-    return list(jax.devices())
+    try:
+        return list(jax.devices(name))
+    except RuntimeError:  # JAX has no such platform here (e.g. no CUDA plugin)
+        return []
+
+
+def devices() -> list:
+    """JAX's CPU devices, then its GPU devices (``jax.devices()`` alone lists only the
+    default platform's: on a GPU machine, no CPU device)."""
+    return _platform("cpu") + _platform("gpu")
 
 
 def sync(device=None) -> None:

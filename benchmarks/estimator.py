@@ -12,6 +12,7 @@ and the ratio xmlp / scikit-learn (below 1: xmlp is faster).
     python benchmarks/estimator.py                        # Fashion-MNIST 10 000 rows, 5 epochs
     python benchmarks/estimator.py --n-train 60000 --epochs 2 --repeat 3
     python benchmarks/estimator.py --contenders xmlp-numpy,sklearn,xmlp-torch,xmlp-jax
+    python benchmarks/estimator.py --contenders xmlp-cupy,xmlp-torch-cuda,xmlp-jax-gpu,sklearn
 
 Writes ``benchmarks/results/estimator-<machine>-<date>.json`` and ``.md`` (``--out``,
 ``--name``), with the machine, versions and thread settings.
@@ -45,7 +46,15 @@ CONTENDERS = {
     "sklearn": "sklearn.neural_network.MLPClassifier",
     "xmlp-torch": "xmlp.sklearn.MLPClassifier (backend='torch', CPU)",
     "xmlp-jax": "xmlp.sklearn.MLPClassifier (backend='jax', compiled epochs, CPU)",
+    "xmlp-cupy": "xmlp.sklearn.MLPClassifier (backend='cupy', GPU)",
+    "xmlp-torch-cuda": "xmlp.sklearn.MLPClassifier (backend='torch', device='cuda')",
+    "xmlp-jax-gpu": "xmlp.sklearn.MLPClassifier (backend='jax', compiled epochs, GPU)",
 }
+#: contender -> (backend, device) of xmlp's estimator
+PLACES = {"xmlp-numpy": ("numpy", None), "xmlp-torch": ("torch", None),
+          "xmlp-cupy": ("cupy", None), "xmlp-torch-cuda": ("torch", "cuda"),
+          # JAX on its CPU device also where it has a GPU; xmlp-jax-gpu on its GPU
+          "xmlp-jax": ("jax", "cpu"), "xmlp-jax-gpu": ("jax", "gpu")}
 SOLVERS = {
     "adam": dict(solver="adam"),  # scikit-learn's defaults: relu, alpha 1e-4, batch 200
     "sgd": dict(solver="sgd"),  # momentum 0.9, Nesterov, learning_rate_init 0.001
@@ -59,19 +68,28 @@ def make(contender: str, params: dict):
         return MLPClassifier(**params)
     from xmlp.sklearn import MLPClassifier
 
-    backend = contender.removeprefix("xmlp-")
-    if backend == "jax":  # on JAX's CPU device also where it has a GPU
-        import jax
-
-        return MLPClassifier(**params, backend=backend, device=jax.devices("cpu")[0])
-    return MLPClassifier(**params, backend=backend)
+    backend, device = PLACES[contender]
+    return MLPClassifier(**params, backend=backend, device=device)
 
 
 def available(contender: str) -> tuple[bool, str]:
     module = {"sklearn": "sklearn", "xmlp-numpy": "scipy", "xmlp-torch": "torch",
-              "xmlp-jax": "jax"}[contender]
+              "xmlp-jax": "jax", "xmlp-cupy": "cupy", "xmlp-torch-cuda": "torch",
+              "xmlp-jax-gpu": "jax"}[contender]
     if importlib.util.find_spec(module) is None:
         return False, f"{module} is not installed"
+    if contender == "xmlp-torch-cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            return False, f"torch {torch.__version__} sees no CUDA device"
+    if contender == "xmlp-jax-gpu":
+        import jax
+
+        try:
+            jax.devices("gpu")
+        except RuntimeError:
+            return False, f"jax {jax.__version__} sees no GPU"
     return True, ""
 
 
@@ -126,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter is the point
             for c in contenders:  # warm-up: imports, first allocations; JAX compiles the
-                rows = slice(None) if c == "xmlp-jax" else slice(1000)  # programs' shapes
+                rows = slice(None) if c.startswith("xmlp-jax") else slice(1000)  # shapes
                 warm = make(c, dict(params, max_iter=1)).fit(X[rows], y[rows])
                 if c.startswith("xmlp-"):
                     compile_seconds[c] = warm.history_.compile_seconds

@@ -124,9 +124,12 @@ class BackendCase:
 
 #: (backend, device kind) pairs under test; strict runs on its second device, which
 #: catches any array created without ``device=``.  "jax" runs the eager loop (op by op),
-#: "jax-compiled" the compiled epochs (xmlp.engine) on the same device.
+#: "jax-compiled" the compiled epochs (xmlp.engine) on the same device; jax-gpu and
+#: jax-gpu-compiled do the same on JAX's GPU.  The GPU cases (torch-cuda, jax-gpu*, cupy)
+#: skip with the reason where there is no GPU; scripts/gpu_check.py runs them.
 CASES = [("numpy", "cpu"), ("array_api_strict", "device1"), ("torch", "cpu"),
-         ("torch", "cuda"), ("jax", "cpu"), ("jax", "cpu-compiled"), ("cupy", "cuda")]
+         ("torch", "cuda"), ("jax", "cpu"), ("jax", "cpu-compiled"), ("jax", "gpu"),
+         ("jax", "gpu-compiled"), ("cupy", "cuda")]
 
 
 def _case(name: str, kind: str) -> BackendCase:
@@ -139,14 +142,22 @@ def _case(name: str, kind: str) -> BackendCase:
             pytest.fail(f"backend {name!r} was asked for but is unavailable: {reason}")
         pytest.skip(f"backend {name!r} unavailable: {reason}")
     kind, _, compiled = kind.partition("-")
-    matching = [d for d in module.devices() if kind in str(d).lower() or name == "cupy"]
+    matching = [d for d in module.devices() if _is_kind(d, kind) or name == "cupy"]
     if not matching:
         pytest.skip(f"backend {name!r} has no {kind} device here")
     compile = None if name != "jax" else bool(compiled)
     return BackendCase(name, module, matching[0], compile)
 
 
+def _is_kind(device, kind: str) -> bool:
+    """Is ``device`` of this kind?  JAX's CUDA devices print as cuda:0; their platform
+    is "gpu"."""
+    return kind in str(device).lower() or getattr(device, "platform", None) == kind
+
+
 def _ids(cases):
+    """Test ids: the backend's name, with the device kind where it has several
+    (torch-cpu / torch-cuda; jax, jax-compiled / jax-gpu, jax-gpu-compiled)."""
     return [name if kind in ("cpu", "device1") and name != "torch" or name == "cupy"
             else "jax-compiled" if kind == "cpu-compiled" else f"{name}-{kind}"
             for name, kind in cases]
@@ -200,12 +211,46 @@ def conformance() -> Conformance:
     return _CONFORMANCE
 
 
-def pytest_sessionfinish(session, exitstatus) -> None:
-    """With XMLP_CONFORMANCE_REPORT=<path stem>, write <stem>.md and <stem>.json."""
+def _worker_rows(stem: str) -> list:
+    """The files in which pytest-xdist workers leave their rows for the controller."""
+    import pathlib
+
+    path = pathlib.Path(stem)
+    return sorted(path.parent.glob(f"{path.name}.rows-*.json"))
+
+
+def pytest_configure(config) -> None:
     stem = os.environ.get("XMLP_CONFORMANCE_REPORT")
-    if not stem or not _CONFORMANCE.rows:
+    if stem and not hasattr(config, "workerinput"):  # rows left by an interrupted run
+        for part in _worker_rows(stem):
+            part.unlink()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """With XMLP_CONFORMANCE_REPORT=<path stem>, write <stem>.md and <stem>.json.
+
+    Under pytest-xdist each worker writes its rows to <stem>.rows-<worker>.json when it
+    finishes (before the controller's session ends); the controller merges them."""
+    import json
+    import pathlib
+
+    stem = os.environ.get("XMLP_CONFORMANCE_REPORT")
+    if not stem:
+        return
+    worker = getattr(session.config, "workerinput", None)
+    if worker is not None:
+        if _CONFORMANCE.rows:
+            pathlib.Path(stem).parent.mkdir(parents=True, exist_ok=True)
+            pathlib.Path(f"{stem}.rows-{worker['workerid']}.json").write_text(
+                json.dumps(_CONFORMANCE.rows))
+        return
+    rows = list(_CONFORMANCE.rows)
+    for part in _worker_rows(stem):
+        rows += json.loads(part.read_text())
+        part.unlink()
+    if not rows:
         return
     import conformance_report
 
     status = {name: backends.get(name).available() for name in backends.NAMES}
-    conformance_report.write(stem, _CONFORMANCE.rows, status, REQUESTED)
+    conformance_report.write(stem, rows, status, REQUESTED)

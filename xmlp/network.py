@@ -39,6 +39,7 @@ from .backend import (
     parse_device,
     resolve,
     resolve_dtype,
+    same_device,
     to_backend,
     to_numpy,
 )
@@ -336,7 +337,7 @@ class Network:
         weights, biases = state.pop("parameters")
         self.__dict__.update(state)
         self.backend = resolve(name)
-        if device != device_name(self.backend.device):
+        if not same_device(device, self.backend.device):
             self.backend = resolve(name, parse_device(self.backend, device))
         self.dtype = resolve_dtype(self.backend.xp, state["dtype"])
         self.set_parameters(weights, biases)

@@ -99,6 +99,7 @@ from .backend import (
     namespace_name,
     parse_device,
     resolve,
+    same_device,
     to_backend,
     to_numpy,
 )
@@ -141,12 +142,21 @@ def _dispatch() -> bool:
     return bool(sklearn.get_config().get("array_api_dispatch", False))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Place:
     """Where results go: the namespace and device of the arrays a method was given."""
 
     xp: Any  # None: NumPy
     device: Any = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Place):
+            return NotImplemented
+        return self.xp is other.xp and (self.xp is None or same_device(self.device,
+                                                                        other.device))
+
+    def __hash__(self) -> int:
+        return hash(id(self.xp))
 
     @classmethod
     def of(cls, X: Any) -> _Place:
@@ -159,7 +169,7 @@ class _Place:
         if self.xp is None:
             return to_numpy(a)
         if not _is_numpy(a) and array_api_compat.array_namespace(a) is self.xp \
-                and array_api_compat.device(a) == self.device:
+                and same_device(array_api_compat.device(a), self.device):
             return a
         return self.xp.asarray(to_numpy(a), device=self.device)
 
@@ -369,7 +379,7 @@ class _BaseMLP(BaseEstimator):
         """``a`` (NumPy, or an array of any supported library) on the compute backend."""
         if not _is_numpy(a) and array_api_compat.array_namespace(a) is not backend.xp:
             a = to_numpy(a)
-        elif not _is_numpy(a) and array_api_compat.device(a) != backend.device:
+        elif not _is_numpy(a) and not same_device(array_api_compat.device(a), backend.device):
             a = to_numpy(a)
         return to_backend(a, backend, dtype, what)
 
@@ -799,7 +809,7 @@ class _BaseMLP(BaseEstimator):
         place, net = self._fitted_place(), self._network()
         if place.xp is None:
             return net.backend.name != "numpy"
-        return place.xp is not net.xp or place.device != net.device
+        return place.xp is not net.xp or not same_device(place.device, net.device)
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:

@@ -46,8 +46,8 @@ COMMANDS = (train, evaluate, predict, info, reproduce, sweep)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Train and use Nielsen's multilayer perceptrons on NumPy, CuPy, PyTorch "
-                    "or array-api-strict.",
+        description="Train and use Nielsen's multilayer perceptrons on NumPy, CuPy, PyTorch, "
+                    "JAX or array-api-strict.",
         epilog="Run 'xmlp COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

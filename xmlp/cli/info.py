@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     import array_api_compat
     import numpy as np
 
-    from ..backend import BACKENDS, BackendUnavailable, device_name, resolve
+    from ..backend import BACKENDS, BackendUnavailable, device_name, list_devices, resolve
 
     def dist_version(dist: str) -> str:
         try:
@@ -48,20 +48,41 @@ def run(args: argparse.Namespace) -> int:
         except Exception as exc:  # a broken install must not break `info`
             print(f"  {name:<17} unavailable: {type(exc).__name__}: {one_line(exc)}")
             continue
-        module = importlib.import_module(spec.compat_module.removeprefix("array_api_compat."))
+        module = importlib.import_module(spec.compat_module.removeprefix("array_api_compat.")
+                                         .split(".")[0])  # jax.numpy -> jax (its version)
         try:
             with warnings.catch_warnings():  # torch warns while probing device types
                 warnings.simplefilter("ignore")
-                devices = list(b.xp.__array_namespace_info__().devices())
+                devices = list_devices(b)
         except Exception:
             devices = [b.device]
-        names = ", ".join(device_name(d) for d in devices if str(d) != "meta")
+        names = ", ".join(device_name(d) for d in devices)
         print(f"  {name:<17} {getattr(module, '__version__', '?'):<14} devices: {names} "
-              f"(default {device_name(b.device)})")
+              f"(default {device_name(b.device)}){gpu_note(name)}")
     print("datasets:")
     for line in dataset_lines():
         print(f"  {line}")
     return 0
+
+
+def gpu_note(name: str) -> str:
+    """Why torch or JAX lists no GPU here, and what to install ('' otherwise; CuPy without
+    a GPU is unavailable and its line says why)."""
+    from ..backend import list_devices
+
+    if name == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return ""
+        if torch.version.cuda is None:
+            return "; no GPU: a CPU-only build of torch (install a CUDA build for GPUs)"
+        return f"; no GPU: CUDA {torch.version.cuda} build, but no usable GPU (nvidia-smi?)"
+    if name == "jax":
+        if any(getattr(d, "platform", "") == "gpu" for d in list_devices("jax")):
+            return ""
+        return "; no GPU: for GPUs pip install 'xmlp[jax-cuda]'"
+    return ""
 
 
 def dataset_lines() -> list[str]:
