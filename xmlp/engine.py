@@ -33,6 +33,7 @@ so a second process skips the compilation.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -296,10 +297,16 @@ class Engine:
                      data.weights is not None, self.loss_scale is not None)
 
     def _program(self, spec: _Spec, carry, consts, xs):
-        """The compiled program for these inputs' shapes (compiled once per process)."""
+        """The compiled epoch program for these inputs' shapes."""
+        return self._compiled(spec, lambda: _scan_epoch(spec, self.rule), carry, consts, xs)
+
+    def _compiled(self, spec: Any, build: Callable, *args):
+        """``jax.jit(build())`` compiled for ``args``' shapes, once per process: later
+        engines with the same ``spec`` and shapes reuse it.  The time spent compiling is
+        added to ``compile_seconds``."""
         import jax
 
-        leaves, tree = jax.tree_util.tree_flatten((carry, consts, xs))
+        leaves, tree = jax.tree_util.tree_flatten(args)
         key = (spec, tree, self.net.device,
                tuple((tuple(x.shape), str(x.dtype)) for x in leaves))
         with _LOCK:
@@ -307,7 +314,7 @@ class Engine:
         if program is None:
             _persistent_cache()
             start = time.perf_counter()
-            program = jax.jit(_scan_epoch(spec, self.rule)).lower(carry, consts, xs).compile()
+            program = jax.jit(build()).lower(*args).compile()
             self.compile_seconds += time.perf_counter() - start
             with _LOCK:
                 _PROGRAMS[key] = program
@@ -325,27 +332,11 @@ class Engine:
         if not self.compiled:
             return _figures(net._W, net._b, list(sets), pens, net.hidden, net.output,
                             net.cost, net.xp)
-        import jax
-
         pens = [{k: self._put(np.asarray(v), net.dtype) for k, v in p.items()} for p in pens]
+        core = dict(hidden=net.hidden, output=net.output, cost=net.cost, xp=net.xp)
         args = (net._W, net._b, list(sets), pens)
-        spec = ("figures", net.hidden, net.output, net.cost)
-        leaves, tree = jax.tree_util.tree_flatten(args)
-        key = (spec, tree, net.device, tuple((tuple(x.shape), str(x.dtype)) for x in leaves))
-        with _LOCK:
-            program = _PROGRAMS.get(key)
-        if program is None:
-            _persistent_cache()
-            start = time.perf_counter()
-            hidden, output, cost, xp = net.hidden, net.output, net.cost, net.xp
-
-            def figures(Ws, bs, sets, pens):
-                return _figures(Ws, bs, sets, pens, hidden, output, cost, xp)
-
-            program = jax.jit(figures).lower(*args).compile()
-            self.compile_seconds += time.perf_counter() - start
-            with _LOCK:
-                _PROGRAMS[key] = program
+        program = self._compiled(("figures", net.hidden, net.output, net.cost),
+                                 lambda: functools.partial(_figures, **core), *args)
         return program(*args)
 
 

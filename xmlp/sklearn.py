@@ -536,7 +536,8 @@ class _BaseMLP(BaseEstimator):
         engine = Engine(net, self._solver.rule, self._batch_size(n), lmbda=self.alpha,
                         l1=self.l1, loss_scale=self._loss_scale(), state=self._solver.state,
                         compiled=resolve_compile(self.compile, net.backend.name))
-        data = Data(train[0], train[1], train[3], train[2])
+        X, Y, sw_host, sw_dev = train
+        data = Data(X, Y, weights=sw_dev, weights_host=sw_host)
         order = np.arange(n)
         self.n_iter_ = 0
         reason = "max_iter"
