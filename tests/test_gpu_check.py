@@ -72,7 +72,9 @@ def test_plan_runs_the_stages_in_order_on_the_gpu_cases(gc):
     assert bench.argv[bench.argv.index("--configs") + 1] == "C1,C3,C4"
     assert estimator.argv[estimator.argv.index("--contenders") + 1] == \
         "xmlp-cupy,xmlp-torch-cuda,xmlp-jax-gpu,sklearn"
-    assert recipe.argv[recipe.argv.index("--backend") + 1] == "cupy"
+    # with JAX on a GPU the recipe runs compiled there, all of its 75 epochs
+    assert recipe.argv[recipe.argv.index("--backend") + 1] == "jax"
+    assert recipe.argv[recipe.argv.index("--epochs") + 1] == "75"
     assert "--no-download" in recipe.argv
 
 
