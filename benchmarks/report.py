@@ -153,7 +153,7 @@ def _versions_line(doc: dict) -> str:
             if v is not None:
                 merged.setdefault(k, set()).add(str(v))
     keys = ["python", "xmlp", "numpy", "torch", "sklearn", "array_api_compat",
-            "array_api_strict", "cupy", "threadpoolctl"]
+            "array_api_strict", "cupy", "jax", "jaxlib", "threadpoolctl"]
     return ", ".join(f"{k} {'/'.join(sorted(merged[k]))}" for k in keys if k in merged)
 
 
@@ -217,9 +217,12 @@ def markdown(doc: dict) -> str:
             cells = [fmt_seconds(idx[(c, name)]["compile_seconds"])
                      if idx.get((c, name), {}).get("compile_seconds") else "—" for c in configs]
             lines.append(f"| {_label(first[name])} | " + " | ".join(cells) + " |")
-        lines += ["", "Seconds of JAX compilation per process (the programs are then reused "
-                  "by every later fit of the same shapes, and kept in JAX's persistent cache "
-                  "for later processes).", ""]
+        lines += ["", "Seconds of JAX compilation in the contender's process: the programs "
+                  "are then reused by every later fit of the same shapes.  A program already "
+                  "in JAX's persistent compilation cache (xmlp's cache directory, "
+                  "`XMLP_JAX_CACHE`) is loaded instead of compiled, so these figures depend "
+                  "on what earlier runs on the machine left there: with an empty cache a "
+                  "first compilation takes seconds.", ""]
     rows = ratio_rows(doc)
     if rows:
         lines += ["## Ratios: xmlp's epoch time / the other's (above 1: xmlp is slower)", "",

@@ -24,7 +24,8 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 
 _DISTRIBUTIONS = {"numpy": "numpy", "torch": "torch", "sklearn": "scikit-learn",
                   "array_api_compat": "array-api-compat",
-                  "array_api_strict": "array-api-strict", "cupy": None,
+                  "array_api_strict": "array-api-strict", "cupy": None, "jax": "jax",
+                  "jaxlib": "jaxlib",
                   "threadpoolctl": "threadpoolctl", "psutil": "psutil",
                   "matplotlib": "matplotlib"}
 
