@@ -306,7 +306,7 @@ def test_array_api_dispatch_trains_on_the_inputs_namespace_and_device(other_bk, 
     reference = getattr(xs, name)(**kw).fit(X, y)
     Xb = other_bk.asarray(X)
     yb = other_bk.asarray(y, "int64" if y.dtype.kind == "i" else "float64")
-    est = getattr(xs, name)(**kw)
+    est = getattr(xs, name)(**kw, **other_bk.fit_kwargs)
     with sklearn.config_context(array_api_dispatch=True), _relaxed_strict():
         est.fit(Xb, yb)
         outputs = {"predict": est.predict(Xb)}
@@ -362,7 +362,8 @@ def test_fitted_estimator_round_trip_on_every_backend(bk, how):
 
 def test_dispatched_estimator_pickles_by_backend_name(other_bk):
     X, y = DATA["X"], DATA["multiclass"]
-    est = xs.MLPClassifier(hidden_layer_sizes=(6,), max_iter=3, random_state=0)
+    est = xs.MLPClassifier(hidden_layer_sizes=(6,), max_iter=3, random_state=0,
+                           **other_bk.fit_kwargs)
     Xb, yb = other_bk.asarray(X), other_bk.asarray(y, "int64")
     with sklearn.config_context(array_api_dispatch=True), _relaxed_strict():
         est.fit(Xb, yb)
