@@ -50,7 +50,8 @@ from .network import Network, backprop, dataset_sums
 
 Array = Any
 
-__all__ = ["Engine", "Data", "compiles", "resolve_compile", "COMPILING_BACKENDS"]
+__all__ = ["Engine", "Data", "compiles", "resolve_compile", "COMPILING_BACKENDS",
+           "penalty", "penalty_factors"]
 
 #: Backends whose epochs can be compiled.
 COMPILING_BACKENDS = ("jax",)
@@ -184,6 +185,7 @@ class Engine:
             codes = self._put(codes)
         acc = None if self.loss_scale is None else xp.zeros((), dtype=net.dtype,
                                                             device=net.device)
+        factors = penalty_factors(self.lmbda, self.l1)
         Ws, bs, state = net._W, net._b, self.state
         for j in range(len(plan)):
             k, stop, s = int(plan.start[j]), int(plan.stop[j]), float(plan.s[j])
@@ -204,11 +206,11 @@ class Engine:
                 gW, gb = backprop(Ws, bs, Xb, Yb, net.hidden, net.output, net.cost, mb,
                                   scale=rule.grad_scale(eta, s), xp=xp, weights=wb)
             else:
-                penalty = _penalty(Ws, self._penalty_factors(), xp)  # before the step
+                pen = penalty(Ws, factors, xp)  # of the weights before the step
                 gW, gb, cost = backprop(Ws, bs, Xb, Yb, net.hidden, net.output, net.cost,
                                         mb, scale=rule.grad_scale(eta, s), xp=xp,
                                         weights=wb, return_cost=True)
-                acc = acc + _batch_loss(cost, penalty, self.loss_scale * m / s, m / s)
+                acc = acc + _batch_loss(cost, pen, self.loss_scale * m / s, m / s)
             Ws, bs, state = rule.step(Ws, bs, gW, gb, state, eta, self._decay(s), xp)
             net._W, net._b, self.state = Ws, bs, state
             if self.progress is not None:
@@ -216,15 +218,6 @@ class Engine:
         return acc
 
     # ------------------------------------------------------------------ compiled
-    def _penalty_factors(self) -> dict[str, float]:
-        """scikit-learn's penalty 0.5 alpha |W|^2 + l1 |W|_1: its factors that are not 0."""
-        k = {}
-        if self.lmbda:
-            k["l2"] = 0.5 * self.lmbda
-        if self.l1:
-            k["l1"] = self.l1
-        return k
-
     def _compiled_epoch(self, data: Data, order, plan, masks, codes,
                         index: int) -> Array | None:
         import jax
@@ -246,7 +239,8 @@ class Engine:
         pen = None
         if self.loss_scale is not None:
             pen = jax.device_put({k: np.asarray(v, dtype=_np_dtype(dt))
-                                  for k, v in self._penalty_factors().items()}, net.device)
+                                  for k, v in penalty_factors(self.lmbda, self.l1).items()},
+                                 net.device)
         consts = (data.X, data.Y, data.weights, data.table, pen)
         for a, z in calls:
             xs = jax.device_put(_steps(host, plan, a, z), net.device)
@@ -446,10 +440,10 @@ def _scan_epoch(spec: _Spec, rule: optim.Rule):
         wb = xp.take(w, idx, axis=0) if spec.weights else None
         mb = x.get("masks")
         if spec.loss:
-            penalty = _penalty(Ws, pen, xp)
+            pen_now = penalty(Ws, pen, xp)  # of the weights before the step
             gW, gb, c = backprop(Ws, bs, Xb, Yb, hidden, output, cost, mb, scale=x["scale"],
                                  xp=xp, weights=wb, return_cost=True)
-            new_acc = acc + _batch_loss(c, penalty, x["lossf"], x["penf"])
+            new_acc = acc + _batch_loss(c, pen_now, x["lossf"], x["penf"])
         else:
             gW, gb = backprop(Ws, bs, Xb, Yb, hidden, output, cost, mb, scale=x["scale"],
                               xp=xp, weights=wb)
@@ -468,7 +462,17 @@ def _scan_epoch(spec: _Spec, rule: optim.Rule):
     return epoch
 
 
-def _penalty(Ws, k: dict, xp):
+def penalty_factors(alpha: float, l1: float) -> dict[str, float]:
+    """scikit-learn's penalty 0.5 alpha |W|^2 + l1 |W|_1: its factors that are not 0."""
+    k = {}
+    if alpha:
+        k["l2"] = 0.5 * alpha
+    if l1:
+        k["l1"] = l1
+    return k
+
+
+def penalty(Ws, k: dict, xp):
     """scikit-learn's penalty k["l2"] |W|^2 + k["l1"] |W|_1 of the weights (None when both
     are 0); the factors are Python floats (eager) or 0-d arrays (compiled)."""
     total = None

@@ -103,7 +103,7 @@ from .backend import (
     to_backend,
     to_numpy,
 )
-from .engine import Data, Engine, resolve_compile
+from .engine import Data, Engine, penalty, penalty_factors, resolve_compile
 from .init import INITIALISERS, initial_parameters
 from .model import Network
 from .network import EVAL_CHUNK, backprop, chunks, forward
@@ -505,16 +505,7 @@ class _BaseMLP(BaseEstimator):
 
     def _penalty(self, Ws, xp) -> Array | None:
         """0.5 alpha sum W^2 + l1 sum |W| on the device (None when both are 0)."""
-        total = None
-        for W in Ws:
-            flat = xp.reshape(W, (-1,))
-            if self.alpha:
-                term = (0.5 * self.alpha) * xp.vecdot(flat, flat)
-                total = term if total is None else total + term
-            if self.l1:
-                term = self.l1 * xp.sum(xp.abs(flat))
-                total = term if total is None else total + term
-        return total
+        return penalty(Ws, penalty_factors(self.alpha, self.l1), xp)
 
     # ------------------------------------------------------------------ stochastic
     def _fit_stochastic(self, problem: _Problem, incremental: bool) -> None:
