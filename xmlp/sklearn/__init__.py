@@ -92,8 +92,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from . import optim
-from .backend import (
+from .. import optim
+from ..backend import (
     Backend,
     device_name,
     namespace_name,
@@ -103,11 +103,11 @@ from .backend import (
     to_backend,
     to_numpy,
 )
-from .engine import Data, Engine, penalty, penalty_factors, resolve_compile
-from .init import INITIALISERS, initial_parameters
-from .model import Network
-from .network import EVAL_CHUNK, backprop, chunks, forward
-from .train import History
+from ..engine import Data, Engine, penalty, penalty_factors, resolve_compile
+from ..init import INITIALISERS, initial_parameters
+from ..model import Network
+from ..network import EVAL_CHUNK, backprop, chunks, forward
+from ..train import History
 
 Array = Any
 
