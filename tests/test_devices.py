@@ -134,7 +134,7 @@ def test_to_backend_accepts_tensors_on_the_same_gpu(monkeypatch, torch):
 
 def test_estimator_places_compare_through_same_device(torch):
     pytest.importorskip("sklearn")
-    from xmlp.sklearn import _Place
+    from xmlp.sklearn._place import _Place
 
     xp = resolve("torch").xp
     assert _Place(xp, torch.device("cuda")) == _Place(xp, torch.device("cuda", 0))

@@ -1,0 +1,128 @@
+"""MLPRegressor: scikit-learn's multi-layer perceptron regressor on xmlp's core."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.utils.metaestimators import available_if
+
+from ._base import _BaseMLP
+from ._params import _choice
+from ._place import _is_numpy, _Place
+from ._solver import _stochastic
+
+Array = Any
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor: scikit-learn's ``MLPRegressor`` on xmlp's core.
+
+    Parameters are scikit-learn's (``loss`` "squared_error" or "poisson" first; see its
+    documentation) plus xmlp's ``backend``, ``device``, ``init``, ``dropout`` and ``l1``
+    -- see :mod:`xmlp.sklearn`.  Fitted attributes as for :class:`MLPClassifier`, less
+    ``classes_``; ``validation_scores_`` hold R^2 scores.
+    """
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 backend="numpy", device=None, init="sklearn", dropout=0.0, l1=0.0,
+                 compile=None):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.backend = backend
+        self.device = device
+        self.init = init
+        self.dropout = dropout
+        self.l1 = l1
+        self.compile = compile
+
+    def _check_output_params(self) -> None:
+        _choice(self, "loss", ("squared_error", "poisson"))
+
+    def _output_and_cost(self) -> tuple[str, str]:
+        return ("exp", "poisson") if self.loss == "poisson" else ("identity", "quadratic")
+
+    def _loss_scale(self) -> float:
+        # half the mean squared error averages over the outputs too; Poisson sums them
+        return 1.0 if self.loss == "poisson" else 1.0 / self.n_outputs_
+
+    def _targets(self, y, incremental: bool, place: _Place):
+        if self.loss == "poisson":
+            xp = np if _is_numpy(y) else array_api_compat.array_namespace(y)
+            if not bool(xp.all(y >= 0)):
+                raise ValueError("loss='poisson' needs non-negative targets y (counts, "
+                                 "rates); got negative values")
+        return y
+
+    def _prepare_validation(self, validation: dict) -> None:
+        Y, w = validation["Y_host"], validation["w_host"]
+        mean = np.average(Y, axis=0, weights=w)
+        dev = (Y - mean) ** 2
+        validation["ss_tot"] = np.sum(dev if w is None else dev * w[:, None], axis=0)
+
+    def _validation_sums(self, validation: dict) -> list[Array]:
+        xp = self.network_.xp
+        d = self._output(validation["X"]) - validation["Y"]
+        d = d * d
+        if validation["w"] is not None:
+            d = d * validation["w"][:, None]
+        ss_res = xp.sum(d, axis=0)
+        return [ss_res[k] for k in range(ss_res.shape[0])]
+
+    def _validation_score(self, sums: list[float], validation: dict) -> float:
+        """R^2 averaged over the outputs (an output with constant targets scores 1 when
+        predicted exactly, else 0), NaN for non-finite predictions."""
+        ss_res, ss_tot = np.asarray(sums), validation["ss_tot"]
+        if not np.all(np.isfinite(ss_res)):
+            return float("nan")
+        scores = np.where(ss_tot != 0, 1.0 - ss_res / np.where(ss_tot != 0, ss_tot, 1.0),
+                          np.where(ss_res == 0, 1.0, 0.0))
+        return float(np.mean(scores))
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y (see scikit-learn's
+        ``MLPRegressor.fit``); returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(_stochastic)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y)."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predictions, (n,) for one output or (n, n_outputs), in the namespace and on the
+        device of X."""
+        A, place = self._forward_input(X, "predict")
+        if self.n_outputs_ == 1:
+            A = self.network_.xp.reshape(A, (-1,))
+        return place.put(A)

@@ -1,0 +1,313 @@
+"""scikit-learn's solvers on xmlp's engine: the stochastic epochs (sgd, adam: shuffle,
+mini-batch steps, the loss, ``tol`` / ``n_iter_no_change``, schedules, early stopping) and
+L-BFGS (SciPy's L-BFGS-B over the flattened parameters)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from .. import optim
+from ..backend import to_numpy
+from ..engine import Data, Engine, penalty, penalty_factors, resolve_compile
+from ..network import EVAL_CHUNK, backprop, chunks, forward
+from ..train import History
+from ._params import _STOCHASTIC
+
+Array = Any
+
+
+@dataclass
+class _Solver:
+    """A stochastic solver between calls: the update rule, its state, the learning rate."""
+
+    rule: optim.Rule
+    state: optim.State
+    learning_rate: float
+
+
+@dataclass
+class _Problem:
+    """What one fit trains on, on the compute backend."""
+
+    X: Array  # (n, n_features)
+    Y: Array  # (n, n_outputs) targets of the cost
+    sw: np.ndarray | None  # host sample weights (n,) or None
+    sw_dev: Array | None  # the same on the device
+    labels: np.ndarray | None = None  # host binarised targets (classifier), for the split
+
+
+class _Solvers:
+    """The estimators' training loops (a mixin of :class:`xmlp.sklearn._base._BaseMLP`)."""
+
+    def _batch_size(self, n: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n)
+        return n if self.batch_size > n else self.batch_size
+
+    # ------------------------------------------------------------------ loss
+    def _loss_scale(self) -> float:
+        """Factor from the summed cost to scikit-learn's per-sample loss (regression with
+        squared error averages over the outputs as well)."""
+        return 1.0
+
+    def _rule(self) -> optim.Rule:
+        if self.solver == "adam":
+            return optim.Adam(self.beta_1, self.beta_2, self.epsilon, form="efficient")
+        if self.momentum:
+            return optim.Momentum(self.momentum, bool(self.nesterovs_momentum))
+        return optim.SGD()
+
+    def _penalty(self, Ws, xp) -> Array | None:
+        """0.5 alpha sum W^2 + l1 sum |W| on the device (None when both are 0)."""
+        return penalty(Ws, penalty_factors(self.alpha, self.l1), xp)
+
+    # ------------------------------------------------------------------ stochastic
+    def _fit_stochastic(self, problem: _Problem, incremental: bool) -> None:
+        """scikit-learn's epochs: shuffle, mini-batch steps, the epoch's loss, the
+        no-improvement count and its consequences, the learning-rate schedule."""
+        net = self.network_
+        if not incremental or not hasattr(self, "_solver"):
+            rule = self._rule()
+            self._solver = _Solver(rule, rule.init(net._W, net._b, net.xp),
+                                   float(self.learning_rate_init))
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        train, validation = (problem.X, problem.Y, problem.sw, problem.sw_dev), None
+        if self.early_stopping:
+            train, validation = self._split(problem)
+        n = train[0].shape[0]
+        history = self.history_ = History(n_train=n, n_evaluation=0 if validation is None
+                                          else validation["X"].shape[0])
+        engine = Engine(net, self._solver.rule, self._batch_size(n), lmbda=self.alpha,
+                        l1=self.l1, loss_scale=self._loss_scale(), state=self._solver.state,
+                        compiled=resolve_compile(self.compile, net.backend.name))
+        X, Y, sw_host, sw_dev = train
+        data = Data(X, Y, weights=sw_dev, weights_host=sw_host)
+        order = np.arange(n)
+        self.n_iter_ = 0
+        reason = "max_iter"
+        try:
+            for _ in range(self.max_iter):
+                start, compiling = time.perf_counter(), engine.compile_seconds
+                if self.shuffle:  # scikit-learn permutes the previous epoch's order
+                    order = order[self._random_state.permutation(n)]
+                lr = self._solver.learning_rate
+                try:
+                    acc = engine.epoch(data, order if self.shuffle else None, lr,
+                                       self._dropout_masks(n))
+                finally:
+                    self._solver.state = engine.state
+                    history.compile_seconds = engine.compile_seconds
+                self.n_iter_ += 1
+                fetched = self._epoch_end(acc, validation)
+                loss = fetched[0] / n
+                self.loss_ = loss
+                self.t_ += n
+                self.loss_curve_.append(loss)
+                history.training_cost.append(loss)
+                history.eta.append(lr)
+                history.seconds.append(time.perf_counter() - start
+                                       - (engine.compile_seconds - compiling))
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+                self._count_no_improvement(fetched, validation, history)
+                if self.learning_rate == "invscaling" and self.solver == "sgd":
+                    self._solver.learning_rate = (float(self.learning_rate_init)
+                                                  / (self.t_ + 1) ** self.power_t)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = ("Validation score" if self.early_stopping else "Training loss")
+                    msg = (f"{what} did not improve more than tol={self.tol:f} for "
+                           f"{self.n_iter_no_change} consecutive epochs.")
+                    if self._stop_or_slow_down(msg):
+                        reason = "converged"
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    reason = "partial_fit"
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter})"
+                                  " reached and the optimization hasn't converged yet.",
+                                  ConvergenceWarning, stacklevel=3)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            reason = "interrupted"
+        history.stop_reason = reason
+        if self.early_stopping:
+            net._W, net._b = self._best  # the parameters of the best validation score
+            history.stop_reason = "early_stopping" if reason == "converged" else reason
+
+    def _dropout_masks(self, n: int) -> list[np.ndarray] | None:
+        """An epoch's inverted-dropout masks (host, (n, n_l) per hidden layer), drawn from
+        the fit's random state after the epoch's permutation."""
+        if not self.dropout:
+            return None
+        return [(self._random_state.random_sample((n, w)) >= self.dropout)
+                / (1.0 - self.dropout) for w in self.network_.sizes[1:-1]]
+
+    def _stop_or_slow_down(self, msg: str) -> bool:
+        """scikit-learn's reaction to ``n_iter_no_change`` epochs without progress: the
+        adaptive SGD schedule divides eta by 5 (stopping once it is <= 1e-6); every other
+        setting stops."""
+        solver = self._solver
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        if solver.learning_rate <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        solver.learning_rate /= 5.0
+        if self.verbose:
+            print(msg + f" Setting learning rate to {solver.learning_rate:f}")
+        return False
+
+    def _count_no_improvement(self, fetched: list[float], validation, history) -> None:
+        net = self.network_
+        if self.early_stopping:
+            score = self._validation_score(fetched[1:], validation)
+            self.validation_scores_.append(score)
+            if self._classifier:
+                history.evaluation_accuracy.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best = (net._W, net._b)  # immutable arrays: keeping them is free
+                history.best_epoch = history.epochs - 1
+        else:
+            loss = self.loss_curve_[-1]
+            if loss > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if loss < self.best_loss_:
+                self.best_loss_ = loss
+                history.best_epoch = history.epochs - 1
+
+    def _epoch_end(self, acc: Array, validation) -> list[float]:
+        """One device -> host transfer: the summed loss, plus the validation statistics."""
+        xp = self.network_.xp
+        values = [acc]
+        if validation is not None:
+            values.extend(self._validation_sums(validation))
+        return [float(v) for v in to_numpy(xp.stack(values))]
+
+    def _output(self, X: Array) -> Array:
+        """Output activations on the compute backend, in chunks of EVAL_CHUNK rows."""
+        net = self.network_
+        parts = [forward(net._W, net._b, X[i:j, ...], net.hidden, net.output, xp=net.xp)[2][-1]
+                 for i, j in chunks(X.shape[0], EVAL_CHUNK)]
+        return parts[0] if len(parts) == 1 else net.xp.concat(parts, axis=0)
+
+    def _split(self, problem: _Problem):
+        """scikit-learn's early-stopping split: train_test_split with the fit's random
+        state, stratified for single-output classification."""
+        net, xp = self.network_, self.network_.xp
+        n = problem.X.shape[0]
+        stratify = problem.labels if (self._classifier and self.n_outputs_ == 1) else None
+        train, val = train_test_split(np.arange(n), random_state=self._random_state,
+                                      test_size=self.validation_fraction, stratify=stratify)
+        tr, va = (xp.asarray(i, device=net.device) for i in (train, val))
+        sw = problem.sw
+        train_part = (xp.take(problem.X, tr, axis=0), xp.take(problem.Y, tr, axis=0),
+                      None if sw is None else sw[train],
+                      None if sw is None else xp.take(problem.sw_dev, tr, axis=0))
+        validation = {"X": xp.take(problem.X, va, axis=0), "Y": xp.take(problem.Y, va, axis=0),
+                      "w": None if sw is None else xp.take(problem.sw_dev, va, axis=0),
+                      "w_host": None if sw is None else sw[val],
+                      "Y_host": to_numpy(xp.take(problem.Y, va, axis=0))}
+        self._prepare_validation(validation)
+        return train_part, validation
+
+    def _prepare_validation(self, validation: dict) -> None:
+        pass
+
+    # ------------------------------------------------------------------ lbfgs
+    def _fit_lbfgs(self, problem: _Problem) -> None:
+        net, xp = self.network_, self.network_.xp
+        shapes = [tuple(W.shape) for W in net._W]
+        widths = [W.shape[1] for W in net._W]
+        X, Y, sw_dev = problem.X, problem.Y, problem.sw_dev
+        s = X.shape[0] if problem.sw is None else float(np.sum(problem.sw))
+        loss_scale = self._loss_scale()
+
+        def unpack(theta: np.ndarray):
+            Ws, bs, k = [], [], 0
+            for shape in shapes:
+                size = shape[0] * shape[1]
+                Ws.append(theta[k:k + size].reshape(shape))
+                k += size
+            for width in widths:
+                bs.append(theta[k:k + width])
+                k += width
+            return ([xp.asarray(W, dtype=net.dtype, device=net.device) for W in Ws],
+                    [xp.asarray(b, dtype=net.dtype, device=net.device) for b in bs])
+
+        def loss_and_gradient(theta: np.ndarray):
+            Ws, bs = unpack(theta)
+            gW, gb, cost = backprop(Ws, bs, X, Y, net.hidden, net.output, net.cost,
+                                    scale=1.0 / s, xp=xp, weights=sw_dev, return_cost=True)
+            loss = cost * (loss_scale / s)
+            penalty = self._penalty(Ws, xp)
+            if penalty is not None:
+                loss = loss + penalty / s
+            decay = optim.Decay(self.alpha, self.l1, s)
+            if self.alpha or self.l1:
+                gW = [g + (decay.lmbda / s) * W + ((decay.l1 / s) * xp.sign(W) if self.l1
+                                                   else 0.0)
+                      for g, W in zip(gW, Ws)]
+            parts = [to_numpy(xp.reshape(g, (-1,))) for g in (*gW, *gb)]
+            grad = np.concatenate(parts).astype(np.float64)
+            return float(to_numpy(loss)), grad
+
+        theta0 = np.concatenate([to_numpy(a).ravel() for a in (*net._W, *net._b)])
+        theta0 = theta0.astype(np.float64)
+        history = self.history_ = History(n_train=X.shape[0])
+        clock = [time.perf_counter()]
+
+        def callback(intermediate_result):
+            now = time.perf_counter()
+            history.training_cost.append(float(intermediate_result.fun))
+            history.seconds.append(now - clock[0])
+            clock[0] = now
+            if self.verbose:
+                print(f"Iteration {len(history.training_cost)}, "
+                      f"loss = {intermediate_result.fun:.8f}")
+
+        result = scipy.optimize.minimize(
+            loss_and_gradient, theta0, method="L-BFGS-B", jac=True, callback=callback,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        self.n_iter_ = min(int(result.nit), self.max_iter)
+        if result.status != 0:
+            message = result.message if isinstance(result.message, str) else \
+                result.message.decode("latin1")
+            warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
+                          f"(status={result.status}): {message}. Increase the number of "
+                          f"iterations (max_iter={self.max_iter}, max_fun={self.max_fun}) "
+                          "or scale the data (e.g. sklearn.preprocessing.StandardScaler).",
+                          ConvergenceWarning, stacklevel=3)
+        history.stop_reason = "converged" if result.status == 0 else "max_iter"
+        self.loss_ = float(result.fun)
+        net._W, net._b = unpack(result.x)
+
+
+def _stochastic(est) -> bool:
+    if est.solver not in _STOCHASTIC:
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{est.solver} is not stochastic.")
+    return True
+
