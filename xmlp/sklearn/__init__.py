@@ -61,10 +61,17 @@ compile : run the stochastic solvers' epochs as compiled XLA programs
     another backend); False: eager.  A program is compiled once per shape per process and
     reused by every later fit (a grid search pays it once).
 
+Parameters are checked when ``fit`` / ``partial_fit`` start, by scikit-learn's own
+parameter validation against scikit-learn's constraint table for its MLPs, extended with
+xmlp's parameters in the same form (``MLPClassifier._parameter_constraints``): a value the
+installed scikit-learn accepts is accepted (``n_iter_no_change=np.inf``,
+``validation_fraction=0`` without early stopping, ...), a value it refuses raises its
+``InvalidParameterError`` with its message.
+
 Data is computed in float32 when X is float32 and in float64 otherwise (as scikit-learn
 does).  Sparse X is accepted and densified on the way in.
 
-Modules: ``_params`` (constructor parameter checks), ``_place`` (where arrays live, devices,
+Modules: ``_params`` (the parameters' constraint tables), ``_place`` (where arrays live, devices,
 pickling by backend name), ``_solver`` (scikit-learn's stochastic epochs and L-BFGS),
 ``_base`` (what both estimators share: fit, initialisation, attributes), ``_classifier`` and
 ``_regressor`` (one estimator each).

@@ -18,7 +18,7 @@ from ..backend import Backend, device_name, parse_device, resolve, same_device, 
 from ..init import initial_parameters
 from ..model import Network
 from ..train import History
-from ._params import _HIDDEN, _OUT_NAME, _STOCHASTIC, check_params
+from ._params import _HIDDEN, _OUT_NAME, _STOCHASTIC, check_fit_params
 from ._place import (
     _dispatch,
     _float_dtypes,
@@ -38,15 +38,6 @@ class _BaseMLP(_Solvers, BaseEstimator):
     """The parts MLPClassifier and MLPRegressor share: checks, initialisation, solvers."""
 
     _classifier = False
-
-    # ------------------------------------------------------------------ parameters
-    def _check_params(self) -> list[int]:
-        """Validate every constructor parameter; return the hidden layer sizes."""
-        return check_params(self)
-
-    def _check_output_params(self) -> None:
-        """The subclass's own parameters (classifier: cost, output; regressor: loss)."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ backend
     def _compute_backend(self, X: Any) -> Backend:
@@ -88,7 +79,7 @@ class _BaseMLP(_Solvers, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, sample_weight=None, incremental: bool = False):
-        hidden_sizes = self._check_params()
+        hidden_sizes = check_fit_params(self)
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
         X, y, sw = self._validate_X_y(X, y, sample_weight, reset=first_pass)
         place = _Place.of(X)

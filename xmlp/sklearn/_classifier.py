@@ -6,14 +6,14 @@ from typing import Any
 
 import array_api_compat
 import numpy as np
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
 from ..backend import to_numpy
 from ._base import _BaseMLP
-from ._params import _choice
+from ._params import CLASSIFIER_CONSTRAINTS
 from ._place import _host, _is_numpy, _Place
 from ._solver import _stochastic
 
@@ -43,6 +43,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """
 
     _classifier = True
+    _parameter_constraints: dict = CLASSIFIER_CONSTRAINTS
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -83,15 +84,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.cost = cost
         self.output = output
         self.compile = compile
-
-    def _check_output_params(self) -> None:
-        if self.cost is not None:
-            _choice(self, "cost", ("log-loss", "cross-entropy", "quadratic"))
-        if self.output is not None:
-            _choice(self, "output", ("sigmoid", "softmax"))
-            if self.cost != "quadratic":
-                raise ValueError("output= applies to cost='quadratic' only; the log-loss and "
-                                 "cross-entropy costs fix their output layer")
 
     def _output_and_cost(self) -> tuple[str, str]:
         multiclass = self._label_binarizer.y_type_ == "multiclass"
@@ -158,12 +150,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return sums[0] / validation["total"]
 
     # ------------------------------------------------------------------ public API
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y (see scikit-learn's
         ``MLPClassifier.fit``); returns self."""
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y); ``classes`` (all labels) is required on the first call."""
         if self._first_partial_call(classes):

@@ -6,11 +6,11 @@ from typing import Any
 
 import array_api_compat
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.metaestimators import available_if
 
 from ._base import _BaseMLP
-from ._params import _choice
+from ._params import REGRESSOR_CONSTRAINTS
 from ._place import _is_numpy, _Place
 from ._solver import _stochastic
 
@@ -25,6 +25,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     -- see :mod:`xmlp.sklearn`.  Fitted attributes as for :class:`MLPClassifier`, less
     ``classes_``; ``validation_scores_`` hold R^2 scores.
     """
+
+    _parameter_constraints: dict = REGRESSOR_CONSTRAINTS
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
                  solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -64,9 +66,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.dropout = dropout
         self.l1 = l1
         self.compile = compile
-
-    def _check_output_params(self) -> None:
-        _choice(self, "loss", ("squared_error", "poisson"))
 
     def _output_and_cost(self) -> tuple[str, str]:
         return ("exp", "poisson") if self.loss == "poisson" else ("identity", "quadratic")
@@ -109,12 +108,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return float(np.mean(scores))
 
     # ------------------------------------------------------------------ public API
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y (see scikit-learn's
         ``MLPRegressor.fit``); returns self."""
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y)."""
         return self._fit(X, y, sample_weight, incremental=True)
