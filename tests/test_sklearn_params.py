@@ -1,6 +1,8 @@
 """xmlp.sklearn's parameters against scikit-learn's own estimators: the constraint table (every
 kind of value scikit-learn accepts is accepted, every value it refuses is refused with the same
-exception and message).
+exception and message) and the edge cases of fitting (early stopping on a tiny validation set,
+``n_iter_no_change=np.inf``, ``tol=0``, ``batch_size`` larger than the data, ``shuffle=False``,
+``warm_start`` with ``max_iter`` raised, ``partial_fit`` with unseen classes, ``max_fun``).
 
 scikit-learn's estimator is the reference throughout: no expected message is written here."""
 
@@ -225,6 +227,121 @@ def test_partial_fit_validates_like_scikit_learn(name):
             est.partial_fit(X, y, **kwargs)
         est.set_params(alpha=0.0).partial_fit(X, y, **kwargs)
         est.set_params(alpha=-1.0).partial_fit(X, y)  # fitted: not checked again
+
+
+# ----------------------------------------------------------------------------- edges
+@pytest.mark.parametrize("name,target,n", [
+    ("MLPRegressor", "values", 2), ("MLPRegressor", "values", 10),
+    ("MLPClassifier", "multilabel", 10),  # not stratified: a split of 1 is possible
+    ("MLPClassifier", "labels", 2),  # stratified: the split itself refuses
+])
+def test_early_stopping_refuses_a_validation_set_under_two_samples(name, target, n):
+    X, y = _data(name, n=n)
+    if target == "multilabel":
+        y = np.stack([np.arange(n) % 2, np.arange(n) // 2 % 2], axis=1)
+    elif target == "labels":
+        y = np.arange(n) % 2
+    theirs, mine = _pair(name, "early_stopping", True)
+    want = _outcome(theirs, X, y)
+    assert want is not None and _outcome(mine, X, y) == want
+    if target != "labels":
+        assert want[1].startswith("The validation set is too small")
+
+
+def _same_fit(name, kwargs, X=None, y=None, fits=1, between=None):
+    """Fit scikit-learn's estimator and xmlp's with the same arguments (``fits`` times, with
+    ``between(est, i)`` before each later fit); compare models, counters and warnings."""
+    if X is None:
+        X, y = _data(name, n=60)
+    ests = [getattr(sk, name)(**kwargs), getattr(xs, name)(**kwargs)]
+    for i in range(fits):
+        caught = []
+        for est in ests:
+            if i and between is not None:
+                between(est, i)
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                est.fit(X, y)
+            caught.append(sorted((type(x.message).__name__, str(x.message)) for x in w
+                                 if issubclass(x.category, (ConvergenceWarning, UserWarning))))
+        theirs, mine = ests
+        assert caught[1] == caught[0], f"fit {i}"
+        assert (mine.n_iter_, mine.t_ if hasattr(theirs, "t_") else None) == \
+            (theirs.n_iter_, getattr(theirs, "t_", None)), f"fit {i}"
+        # L-BFGS amplifies last-bit differences of the gradient over its iterations
+        rtol, atol = (1e-6, 1e-8) if kwargs.get("solver") == "lbfgs" else (1e-10, 1e-12)
+        assert mine.loss_ == pytest.approx(theirs.loss_, rel=rtol)
+        if hasattr(theirs, "loss_curve_"):
+            np.testing.assert_allclose(mine.loss_curve_, theirs.loss_curve_, rtol=rtol)
+        for a, b in zip(mine.coefs_ + mine.intercepts_, theirs.coefs_ + theirs.intercepts_):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+    return ests
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_n_iter_no_change_inf_runs_exactly_max_iter_epochs(name):
+    theirs, mine = _same_fit(name, dict(hidden_layer_sizes=(4,), max_iter=25, tol=1e9,
+                                        n_iter_no_change=np.inf, random_state=1))
+    assert mine.n_iter_ == 25
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_n_iter_no_change_inf_under_warm_start(solver):
+    def more(est, i):
+        est.set_params(max_iter=est.max_iter + 5)
+
+    _same_fit("MLPClassifier", dict(hidden_layer_sizes=(4,), max_iter=5, solver=solver,
+                                    n_iter_no_change=np.inf, warm_start=True, random_state=2,
+                                    learning_rate="adaptive"), fits=3, between=more)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_warm_start_with_max_iter_raised_between_fits(name):
+    # each fit runs up to the new max_iter and warns when it hits it; t_ and loss_curve_ go
+    # on, n_iter_ counts the epochs of the last fit -- as scikit-learn's estimator does
+    def more(est, i):
+        est.set_params(max_iter=est.max_iter * 2)
+
+    _same_fit(name, dict(hidden_layer_sizes=(4,), max_iter=4, warm_start=True,
+                         random_state=3), fits=3, between=more)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kwargs", [
+    dict(tol=0.0), dict(shuffle=False), dict(batch_size=500), dict(batch_size=55,
+                                                                  early_stopping=True),
+    dict(tol=0.0, solver="sgd", learning_rate="adaptive", n_iter_no_change=1),
+], ids=["tol=0", "shuffle=False", "batch_size>n", "batch_size>n_train", "tol=0 adaptive"])
+def test_edge_settings_train_as_in_scikit_learn(name, kwargs):
+    _same_fit(name, dict(hidden_layer_sizes=(4,), max_iter=15, random_state=4, **kwargs))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("max_fun", [1, 5, 15000])
+def test_lbfgs_max_fun_as_in_scikit_learn(name, max_fun):
+    _same_fit(name, dict(solver="lbfgs", hidden_layer_sizes=(4,), max_iter=50,
+                         max_fun=max_fun, random_state=5))
+
+
+def _partial_fit_errors(cls):
+    X, y = _data("MLPClassifier")
+    est = cls(**BASE).partial_fit(X, y, classes=[0, 1])
+    got = []
+    for args, kwargs in (((X, y + 1), {}),                     # a label not in classes_
+                         ((X, y), {"classes": [0, 1, 2]})):     # classes changed
+        with pytest.raises(ValueError) as exc:
+            est.partial_fit(*args, **kwargs)
+        got.append((type(exc.value), str(exc.value)))
+    with pytest.raises(ValueError) as exc:
+        cls(**BASE).partial_fit(X, y)                           # first call, no classes
+    got.append((type(exc.value), str(exc.value)))
+    est.partial_fit(X[y == 1], y[y == 1])  # a subset of the classes is fine
+    got.append(list(est.classes_))
+    return got
+
+
+def test_partial_fit_with_unseen_classes_as_in_scikit_learn():
+    assert _partial_fit_errors(xs.MLPClassifier) == _partial_fit_errors(sk.MLPClassifier)
 
 
 @pytest.mark.parametrize("name", NAMES)

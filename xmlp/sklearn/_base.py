@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from typing import Any
 
 import array_api_compat
@@ -109,9 +108,6 @@ class _BaseMLP(_Solvers, BaseEstimator):
         problem = _Problem(Xd, Yd, sw, sw_dev, labels=Y > 0.5 if self._classifier else None)
 
         if self.solver in _STOCHASTIC:
-            if self.batch_size != "auto" and self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
-                              "It is going to be clipped", UserWarning, stacklevel=3)
             self._fit_stochastic(problem, incremental)
         else:
             self._fit_lbfgs(problem)

@@ -175,13 +175,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if classes is None:
             return False
-        classes = unique_labels(_host(classes))
+        unique = unique_labels(_host(classes))
         if getattr(self, "classes_", None) is not None and known is not None:
-            if not np.array_equal(known.classes_, classes):
+            if not np.array_equal(known.classes_, unique):
                 raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
                                  f"partial_fit, was: {known.classes_!r}")
             return False
-        self.classes_ = classes
+        self.classes_ = unique
         return True
 
     def predict(self, X):

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.utils.optimize import _check_optimize_result
 
 from .. import optim
 from ..backend import to_numpy
@@ -84,6 +85,9 @@ class _Solvers:
         if self.early_stopping:
             train, validation = self._split(problem)
         n = train[0].shape[0]
+        if self.batch_size != "auto" and self.batch_size > n:  # the training part's n
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                          "It is going to be clipped", UserWarning, stacklevel=3)
         history = self.history_ = History(n_train=n, n_evaluation=0 if validation is None
                                           else validation["X"].shape[0])
         engine = Engine(net, self._solver.rule, self._batch_size(n), lmbda=self.alpha,
@@ -221,6 +225,9 @@ class _Solvers:
         stratify = problem.labels if (self._classifier and self.n_outputs_ == 1) else None
         train, val = train_test_split(np.arange(n), random_state=self._random_state,
                                       test_size=self.validation_fraction, stratify=stratify)
+        if len(val) < 2:  # a score of one sample cannot rank epochs (scikit-learn's rule)
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
         tr, va = (xp.asarray(i, device=net.device) for i in (train, val))
         sw = problem.sw
         train_part = (xp.take(problem.X, tr, axis=0), xp.take(problem.Y, tr, axis=0),
@@ -291,15 +298,9 @@ class _Solvers:
         result = scipy.optimize.minimize(
             loss_and_gradient, theta0, method="L-BFGS-B", jac=True, callback=callback,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
-        self.n_iter_ = min(int(result.nit), self.max_iter)
-        if result.status != 0:
-            message = result.message if isinstance(result.message, str) else \
-                result.message.decode("latin1")
-            warnings.warn(f"lbfgs failed to converge after {result.nit} iteration(s) "
-                          f"(status={result.status}): {message}. Increase the number of "
-                          f"iterations (max_iter={self.max_iter}, max_fun={self.max_fun}) "
-                          "or scale the data (e.g. sklearn.preprocessing.StandardScaler).",
-                          ConvergenceWarning, stacklevel=3)
+        # scikit-learn's reading of the result: n_iter_ <= max_iter, and its
+        # ConvergenceWarning (with its advice) when L-BFGS stopped on max_iter or max_fun
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         history.stop_reason = "converged" if result.status == 0 else "max_iter"
         self.loss_ = float(result.fun)
         net._W, net._b = unpack(result.x)
