@@ -19,6 +19,7 @@ LAYERS = {
     "xmlp.activations": 1, "xmlp.costs": 1, "xmlp.init": 1, "xmlp.network": 1,
     "xmlp.datasets": 1,  # data: NumPy only, beside the math
     "xmlp.optim": 2, "xmlp.augment": 2, "xmlp.engine": 2,  # the mini-batch engine
+    "xmlp.history": 2, "xmlp.schedule": 2,  # what a fit records; how eta changes
     "xmlp.io": 3, "xmlp.checkpoint": 3,
     "xmlp.train": 4,
     "xmlp.model": 5,
