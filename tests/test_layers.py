@@ -18,7 +18,7 @@ LAYERS = {
     "xmlp._version": 0, "xmlp.devices": 0, "xmlp.backend": 0, "xmlp._validate": 0,
     "xmlp.activations": 1, "xmlp.costs": 1, "xmlp.init": 1, "xmlp.network": 1,
     "xmlp.datasets": 1,  # data: NumPy only, beside the math
-    "xmlp.optim": 2, "xmlp.augment": 2, "xmlp.engine": 2,  # the mini-batch engine
+    "xmlp.optim": 2, "xmlp.augment": 2, "xmlp.engine": 2, "xmlp.compiled": 2,  # the engine
     "xmlp.history": 2, "xmlp.schedule": 2,  # what a fit records; how eta changes
     "xmlp.io": 3, "xmlp.checkpoint": 3,
     "xmlp.train": 4,
