@@ -593,7 +593,7 @@ def _data_source(client, data: Any, network: dict, key: str):
 
 
 def _load_named(name: str, dtype: str):
-    from . import datasets
+    from .. import datasets
 
     return datasets.load(name, dtype=dtype)
 
@@ -801,10 +801,10 @@ def _run_trial(job: _Job, data) -> dict:
     resumed when a previous attempt left one.  Never raises: failures are results."""
     import numpy as np
 
-    from . import checkpoint as ckpt_io
-    from .backend import parse_device
-    from .model import Network
-    from .train import TrainingDiverged
+    from .. import checkpoint as ckpt_io
+    from ..backend import parse_device
+    from ..model import Network
+    from ..train import TrainingDiverged
 
     if isinstance(data, _Loader):
         data = data.get()
