@@ -14,9 +14,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..backend import Backend, device_name, parse_device, resolve, same_device, to_backend, to_numpy
+from ..history import History
 from ..init import initial_parameters
 from ..model import Network
-from ..train import History
 from ._params import _HIDDEN, _OUT_NAME, _STOCHASTIC, check_fit_params
 from ._place import (
     _dispatch,

@@ -17,9 +17,10 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from .. import optim
 from ..backend import to_numpy
-from ..engine import Data, Engine, penalty, penalty_factors, resolve_compile
+from ..costs import penalty, penalty_factors
+from ..engine import Data, Engine, resolve_compile
+from ..history import History
 from ..network import EVAL_CHUNK, backprop, chunks, forward
-from ..train import History
 from ._params import _STOCHASTIC
 
 Array = Any
