@@ -19,7 +19,7 @@ LAYERS = {
     "xmlp.activations": 1, "xmlp.costs": 1, "xmlp.init": 1, "xmlp.network": 1,
     "xmlp.datasets": 1,  # data: NumPy only, beside the math
     "xmlp.optim": 2, "xmlp.augment": 2, "xmlp.engine": 2,  # the mini-batch engine
-    "xmlp.io": 3, "xmlp.checkpoint": 3,
+    "xmlp.io": 3, "xmlp.checkpoint": 3, "xmlp.export": 3,  # network files, ONNX graphs
     "xmlp.train": 4,
     "xmlp.model": 5,
     "xmlp": 6,  # the public namespace gathers the layers below it
