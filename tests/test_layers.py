@@ -110,7 +110,8 @@ def test_imports_point_down_the_layers():
 
 def test_import_xmlp_imports_no_optional_library():
     code = ("import sys, xmlp; heavy = {'sklearn', 'scipy', 'dask', 'distributed', 'optuna', "
-            "'torch', 'jax', 'matplotlib', 'cupy', 'array_api_strict'}; "
+            "'torch', 'jax', 'matplotlib', 'cupy', 'array_api_strict', "
+            "'onnx', 'onnxruntime', 'skl2onnx'}; "
             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=PKG.parent)
