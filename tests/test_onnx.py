@@ -265,8 +265,9 @@ def test_unfitted_and_multilabel_estimators(sk):
         with pytest.raises(NotFittedError):
             sk.to_onnx(est, X[:1])
     Y = (X[:, :3] > 0.5).astype(int)  # multilabel indicator targets
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est = MLPClassifier((4,), max_iter=2, random_state=0).fit(X, Y)
-    with pytest.raises(ValueError, match="multilabel"):
-        sk.to_onnx(est, X[:1], options={"zipmap": False})
+    for cost in (None, "cross-entropy"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = MLPClassifier((4,), max_iter=2, random_state=0, cost=cost).fit(X, Y)
+        with pytest.raises(ValueError, match="multilabel"):
+            sk.to_onnx(est, X[:1], options={"zipmap": False})

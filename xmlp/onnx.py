@@ -78,10 +78,13 @@ def _float_type(operator) -> tuple[type, np.dtype]:
 
 
 def _multilabel(est) -> bool:
-    """Is est a multilabel classifier?  Only sigmoid outputs with several columns can be;
-    predict's shape (public API) tells them from one-sigmoid-per-class multiclass ones."""
+    """Is est a multilabel classifier?  Only sigmoid outputs with several columns can be:
+    with the log-loss (multiclass problems get softmax) always; with one sigmoid per class
+    (cost="cross-entropy" / "quadratic") predict's shape tells."""
     if est.n_outputs_ < 2 or est.out_activation_ != "logistic":
         return False
+    if getattr(est, "cost", None) in (None, "log-loss"):
+        return True
     return np.ndim(est.predict(np.zeros((1, est.n_features_in_)))) == 2
 
 
