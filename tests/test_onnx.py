@@ -161,6 +161,11 @@ def test_cli_errors_are_one_line_exit_1(tmp_path, capsys, monkeypatch):
         assert err.startswith("xmlp: error: ") and message in err, (argv, err)
         assert err.count("\n") == 1
     assert not (tmp_path / "o.onnx").exists()
+    xmlp.load(tmp_path / "net.json").to_onnx(tmp_path / "net.onnx")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # predict needs ONNX Runtime
+    assert main(["predict", str(tmp_path / "net.onnx"), "x.idx"]) == 1
+    err = capsys.readouterr().err
+    assert "needs ONNX Runtime" in err and "pip install 'xmlp[onnx]'" in err
     monkeypatch.setitem(sys.modules, "onnx", None)
     assert main(["export", str(tmp_path / "net.json"), str(tmp_path / "o.onnx")]) == 1
     err = capsys.readouterr().err
