@@ -69,6 +69,18 @@ def test_dtype_argument_casts_weights_and_input():
         net.to_onnx(dtype="int8")
 
 
+def test_a_network_on_any_backend_exports_the_same_model(bk):
+    net = bk.network([6, 5, 3], hidden="relu", cost="log-likelihood", seed=4)
+    model = net.to_onnx()
+    reference = xmlp.Network([6, 5, 3], hidden="relu", cost="log-likelihood",
+                             dtype="float64", seed=4).to_onnx()
+    assert model.SerializeToString() == reference.SerializeToString()
+    X = np.random.default_rng(2).random((30, 6))
+    got = session(model).run(["activations"], {"X": X})[0]
+    want = bk.to_numpy(net.feedforward(bk.asarray(X)))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_metadata_file_and_opset(tmp_path):
     net = xmlp.Network([5, 3, 2], hidden="relu", cost="quadratic", output="identity",
                        dtype="float64", seed=0)
