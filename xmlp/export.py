@@ -37,9 +37,9 @@ ACTIVATION_OPS: dict[str, str | None] = {
 }
 #: Output activations whose argmax is a class (``Network.predict``): the graph adds it.
 CLASSIFYING_OUTPUTS = ("sigmoid", "softmax")
-#: Opset of the exported models when none is asked for (ONNX Runtime 1.14 and later).
+#: Opset of the exported models when none is asked for (ONNX Runtime 1.13 and later).
 DEFAULT_OPSET = 17
-MIN_OPSET = 13  # Softmax's axis semantics, Squeeze/ArgMax as used here
+MIN_OPSET = 13  # Softmax along one axis; ReduceSum's axes as an input (xmlp.onnx)
 INSTALL = "pip install 'xmlp[onnx]'"
 
 
@@ -122,7 +122,10 @@ class GraphBuilder:
 
 
 def _dtype(net: Any, dtype: Any) -> np.dtype:
-    name = dtype_name(net.dtype) if dtype is None else str(dtype)
+    try:
+        name = dtype_name(net.dtype) if dtype is None else np.dtype(dtype).name
+    except TypeError:
+        name = str(dtype)
     if name not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return np.dtype(name)
