@@ -20,6 +20,7 @@ import pytest
 
 import xmlp
 import xmlp.backend as B
+import xmlp.devices as D
 from xmlp.backend import BackendUnavailable, parse_device, resolve, same_device
 
 
@@ -149,8 +150,8 @@ def test_jax_device_names_pick_jax_devices(monkeypatch):
         assert parse_device("jax", text) is cpu
         assert resolve("jax", text).device is cpu
     gpus = [_fake_device("jaxlib._jax", platform="gpu", id=i) for i in range(2)]
-    real = B._jax_devices
-    monkeypatch.setattr(B, "_jax_devices",
+    real = D._jax_devices
+    monkeypatch.setattr(D, "_jax_devices",
                         lambda platform: gpus if platform == "gpu" else real(platform))
     assert parse_device("jax", "gpu:1") is gpus[1]
     assert parse_device("jax", "cuda:0") is gpus[0]
@@ -172,7 +173,7 @@ def test_cpu_backends_refuse_gpu_names_with_the_fix():
 
 
 def test_device_text_parsing():
-    split = B._split_device
+    split = D._split_device
     assert split("cuda") == ("cuda", None) and split("GPU:1") == ("cuda", 1)
     assert split(" cpu:0 ") == ("cpu", 0) and split("2") == (None, 2)
     for text in ("gpu7", "cuda:", "device1", "", "cuda:x", ":0"):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import xmlp
-from xmlp import engine, optim
+from xmlp import compiled, engine, optim
 from xmlp.train import TrainingInterrupted
 
 SIZES = [16, 7, 5, 3]  # 16 inputs = 4x4 "images" for shifts and flips
@@ -116,17 +116,17 @@ def test_eta_and_hyper_parameters_change_without_recompiling(jax_case):
     net = xmlp.Network(SIZES, seed=0, backend="jax", dtype="float64")
     first = net.fit(X, y, epochs=1, batch_size=10, eta=0.5, momentum=0.5, lmbda=1.0,
                     compile=True)
-    programs = len(engine._PROGRAMS)
+    programs = len(compiled._PROGRAMS)
     # cosine annealing: a new eta every epoch; other values of momentum and lmbda
     other = xmlp.Network(SIZES, seed=1, backend="jax", dtype="float64")
     again = other.fit(X, y, epochs=3, batch_size=10, eta=0.9, momentum=0.8, lmbda=3.0,
                       anneal="cosine", compile=True)
-    assert len(engine._PROGRAMS) == programs, "a new eta / momentum / lmbda recompiled"
+    assert len(compiled._PROGRAMS) == programs, "a new eta / momentum / lmbda recompiled"
     assert again.compile_seconds == 0.0 and len(set(again.eta)) == 3
     assert first.compile_seconds >= 0.0
     # a new batch size is a new shape: compiled once more
     other.fit(X, y, epochs=1, batch_size=4, eta=0.5, momentum=0.5, lmbda=1.0, compile=True)
-    assert len(engine._PROGRAMS) > programs
+    assert len(compiled._PROGRAMS) > programs
 
 
 # ----------------------------------------------------------------- no host transfer
@@ -171,7 +171,7 @@ def test_progress_moves_and_ctrl_c_keeps_the_last_whole_call(jax_case):
     net = xmlp.Network(SIZES, seed=0, backend="jax", dtype="float64")
     net.fit(X, y, compile=True, progress=lambda e, done, total: seen.append((done, total)),
             **kw)
-    assert 1 < len(seen) <= engine.PROGRESS_CALLS + 1
+    assert 1 < len(seen) <= compiled.PROGRESS_CALLS + 1
     assert [d for d, _ in seen] == sorted({d for d, _ in seen}) and seen[-1] == (100, 100)
     stop_at = seen[len(seen) // 2][0]
 

@@ -15,10 +15,11 @@ PKG = pathlib.Path(__file__).resolve().parents[1] / "xmlp"
 #: Rank of each layer; a module may import modules of its own rank or lower.  Modules not
 #: listed (cli.*, nielsen, sklearn, sweep, recipes, ...) are front ends, the top layer.
 LAYERS = {
-    "xmlp._version": 0, "xmlp.backend": 0, "xmlp._validate": 0,
+    "xmlp._version": 0, "xmlp.devices": 0, "xmlp.backend": 0, "xmlp._validate": 0,
     "xmlp.activations": 1, "xmlp.costs": 1, "xmlp.init": 1, "xmlp.network": 1,
     "xmlp.datasets": 1,  # data: NumPy only, beside the math
-    "xmlp.optim": 2, "xmlp.augment": 2, "xmlp.engine": 2,  # the mini-batch engine
+    "xmlp.optim": 2, "xmlp.augment": 2, "xmlp.engine": 2, "xmlp.compiled": 2,  # the engine
+    "xmlp.history": 2, "xmlp.schedule": 2,  # what a fit records; how eta changes
     "xmlp.io": 3, "xmlp.checkpoint": 3, "xmlp.export": 3,  # network files, ONNX graphs
     "xmlp.train": 4,
     "xmlp.model": 5,

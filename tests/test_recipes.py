@@ -126,6 +126,24 @@ def test_recipes_are_frozen_and_checked():
                        cost="quadratic", eta=1.0, epochs=1, quick=q, evaluate_on="validation")
 
 
+def test_the_table_is_data_read_into_recipes():
+    """RECIPES is book.toml, read in its order; a table that is not a recipe is refused."""
+    from importlib import resources
+
+    from xmlp.recipes._recipe import read_table
+
+    text = resources.files("xmlp.recipes").joinpath("book.toml").read_text(encoding="utf-8")
+    assert read_table(text) == recipes.RECIPES
+    assert [line[1:-1] for line in text.splitlines() if line.startswith("[")] == \
+        list(recipes.RECIPES)
+    one = text.split("\n[ch1-100]")[0]  # the comment and the first recipe
+    assert list(read_table(one)) == ["ch1-30"]
+    with pytest.raises(ValueError, match=r"recipe \[ch1-30\] is not a Recipe: .*'speed'"):
+        read_table(one + "\nspeed = 3\n")
+    with pytest.raises(ValueError, match=r"recipe \[x\] is not a Recipe: .*'quick'"):
+        read_table('[x]\ntitle = "x"\n')
+
+
 def test_get_errors():
     assert recipes.get("ch3-l2") is recipes.RECIPES["ch3-l2"]
     with pytest.raises(ValueError, match="did you mean 'ch1-30'") as excinfo:

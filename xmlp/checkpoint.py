@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from . import io
+from . import io, optim
 from ._version import __version__
 from .backend import dtype_name
 
-__all__ = ["Checkpoint", "save", "load"]
+__all__ = ["Checkpoint", "save", "load", "save_fit", "restore_fit"]
 
 FORMAT = "xmlp-checkpoint"
 _GROUPS = ("w", "b", "vw", "vb", "mw", "mb", "sw", "sb", "bw", "bb")
@@ -104,3 +104,48 @@ def _expected(path: Path, meta: dict, net) -> dict[str, tuple[int, int]]:
         for g in groups:
             shapes[f"{g}{l}"] = (n_out, n_in) if g.endswith("w") else (n_out, 1)
     return shapes
+
+
+# -- a fit's state in and out of a checkpoint (called by xmlp.train.fit) ---------------------
+
+def save_fit(path: Any, net, rule: optim.Rule, state: optim.State, tracker, history,
+             settings: dict, rng_start: dict) -> None:
+    """Write the state of a fit after ``history.epochs`` epochs: the weights, the update
+    rule's state, the tracker's (with its best weights) and the history."""
+    arrays = dict(zip(("w", "b"), net.parameters_numpy()))
+    for gw, gb in zip(rule.groups[::2], rule.groups[1::2]):
+        arrays.update(zip((gw, gb), net._to_network2(state.arrays[gw], state.arrays[gb])))
+    if tracker.best_params is not None:
+        arrays.update(zip(("bw", "bb"), net._to_network2(*tracker.best_params)))
+    save(path, net, Checkpoint(
+        history.epochs, settings, rng_start, net.rng.bit_generator.state, tracker.state(),
+        history.as_dict(), arrays, {"name": rule.name, "t": state.t}))
+
+
+def restore_fit(saved: Checkpoint, settings: dict, net, rule: optim.Rule, tracker,
+                history) -> tuple[optim.State, int]:
+    """Load a checkpoint's state into ``net``, ``tracker`` and ``history``; return the
+    update rule's state and the number of completed epochs.  The fit's ``settings`` must
+    be the checkpoint's."""
+    changed = {k: (saved.settings.get(k), settings.get(k))
+               for k in {**saved.settings, **settings}
+               if saved.settings.get(k) != settings.get(k)}
+    if changed:
+        detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
+        raise ValueError(f"resume: the data or settings differ from the checkpoint's "
+                         f"({detail}); resume with the same ones")
+    net.set_parameters(saved.arrays["w"], saved.arrays["b"])
+    arrays = {}
+    for gw, gb in zip(rule.groups[::2], rule.groups[1::2]):
+        if gw not in saved.arrays:
+            raise ValueError(f"resume: the checkpoint holds no {rule.name} state "
+                             f"({gw!r}); resume with the optimizer it was written with")
+        arrays[gw], arrays[gb] = net._from_network2(saved.arrays[gw], saved.arrays[gb], gw, gb)
+    best = None
+    if "bw" in saved.arrays:
+        best = net._from_network2(saved.arrays["bw"], saved.arrays["bb"], "bw", "bb")
+    tracker.load_state(saved.tracker, best)
+    for key, value in saved.history.items():
+        setattr(history, key, value)
+    net.rng.bit_generator.state = saved.rng
+    return optim.State(arrays, int(saved.optimizer.get("t", 0))), saved.epoch

@@ -111,3 +111,64 @@ def get(name: str | Cost) -> Cost:
 def default_output(cost: Cost) -> str:
     """The output activation a cost is usually paired with (softmax for log-likelihood)."""
     return cost.outputs[0]
+
+
+# -- the regularisation terms added to the cost ---------------------------------------------
+# Two conventions, each summed as its library sums it so that the numbers match to the bit:
+# network2's term (lmbda/2n) sum w^2 + (l1/n) sum |w| over a data set of n examples, and
+# scikit-learn's penalty 0.5 alpha |W|^2 + l1 |W|_1 (a dot product per weight matrix), which
+# its loss divides by each batch's size.
+
+def regularisation_factors(lmbda: float, l1: float, n: int) -> dict[str, float]:
+    """network2's regularisation term's factors (those not 0) for n examples."""
+    c = {}
+    if lmbda:
+        c["l2"] = 0.5 * lmbda / n
+    if l1:
+        c["l1"] = l1 / n
+    return c
+
+
+def regularisation(Ws, k: dict, xp) -> Array | None:
+    """network2's term k["l2"] sum w^2 + k["l1"] sum |w| over the weight matrices (None
+    when ``k`` is empty)."""
+    total = None
+    for W in Ws:
+        if "l2" in k:
+            term = k["l2"] * xp.sum(W * W)
+            total = term if total is None else total + term
+        if "l1" in k:
+            term = k["l1"] * xp.sum(xp.abs(W))
+            total = term if total is None else total + term
+    return total
+
+
+def penalty_factors(alpha: float, l1: float) -> dict[str, float]:
+    """scikit-learn's penalty 0.5 alpha |W|^2 + l1 |W|_1: its factors that are not 0."""
+    k = {}
+    if alpha:
+        k["l2"] = 0.5 * alpha
+    if l1:
+        k["l1"] = l1
+    return k
+
+
+def penalty(Ws, k: dict, xp):
+    """scikit-learn's penalty k["l2"] |W|^2 + k["l1"] |W|_1 of the weights (None when both
+    are 0); the factors are Python floats (eager) or 0-d arrays (compiled)."""
+    total = None
+    for W in Ws:
+        flat = xp.reshape(W, (-1,))
+        if "l2" in k:
+            term = k["l2"] * xp.vecdot(flat, flat)
+            total = term if total is None else total + term
+        if "l1" in k:
+            term = k["l1"] * xp.sum(xp.abs(flat))
+            total = term if total is None else total + term
+    return total
+
+
+def batch_loss(cost, penalty, cost_factor, penalty_factor):
+    """scikit-learn's batch loss (mean cost + penalty / s) times the batch size m."""
+    loss = cost * cost_factor
+    return loss if penalty is None else loss + penalty * penalty_factor

@@ -26,26 +26,23 @@ Two ways to run it, with the same numbers:
   between epochs and fits without recompiling.  Nothing moves between host and device
   inside an epoch: the epoch's draws go over in one explicit transfer before it starts.
 
-JAX keeps compiled programs in a persistent cache under xmlp's cache directory
-(``~/.cache/xmlp/jax``, ``$XMLP_JAX_CACHE`` to move it, ``XMLP_JAX_CACHE=0`` to turn it off),
-so a second process skips the compilation.
+The compiled half lives in :mod:`xmlp.compiled`.  JAX keeps compiled programs in a persistent
+cache under xmlp's cache directory (``~/.cache/xmlp/jax``, ``$XMLP_JAX_CACHE`` to move it,
+``XMLP_JAX_CACHE=0`` to turn it off), so a second process skips the compilation.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import os
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import optim
+from . import compiled, optim
 from .augment import Augment
+from .costs import batch_loss, penalty, penalty_factors, regularisation, regularisation_factors
 from .network import Network, backprop, dataset_sums
 
 Array = Any
@@ -55,8 +52,6 @@ __all__ = ["Engine", "Data", "compiles", "resolve_compile", "COMPILING_BACKENDS"
 
 #: Backends whose epochs can be compiled.
 COMPILING_BACKENDS = ("jax",)
-#: With a progress bar, a compiled epoch runs in about this many calls, so the bar moves.
-PROGRESS_CALLS = 50
 
 
 def compiles(backend_name: str) -> bool:
@@ -140,7 +135,7 @@ class Engine:
         if self.compiled:
             import jax
 
-            host = a if dtype is None else np.asarray(a, dtype=_np_dtype(dtype))
+            host = a if dtype is None else np.asarray(a, dtype=compiled.np_dtype(dtype))
             return jax.device_put(host, net.device)
         if dtype is None:
             return net.xp.asarray(a, device=net.device)
@@ -156,7 +151,7 @@ class Engine:
         Returns the summed batch losses (with ``loss_scale``) or None."""
         plan = self._plan(data, order, eta)
         if self.compiled:
-            return self._compiled_epoch(data, order, plan, masks, codes, index)
+            return compiled.run_epoch(self, data, order, plan, masks, codes, index)
         return self._eager_epoch(data, order, plan, masks, codes, index)
 
     def _plan(self, data: Data, order, eta: float) -> _Plan:
@@ -210,7 +205,7 @@ class Engine:
                 gW, gb, cost = backprop(Ws, bs, Xb, Yb, net.hidden, net.output, net.cost,
                                         mb, scale=rule.grad_scale(eta, s), xp=xp,
                                         weights=wb, return_cost=True)
-                acc = acc + _batch_loss(cost, pen, self.loss_scale * m / s, m / s)
+                acc = acc + batch_loss(cost, pen, self.loss_scale * m / s, m / s)
             Ws, bs, state = rule.step(Ws, bs, gW, gb, state, eta, self._decay(s), xp)
             net._W, net._b, self.state = Ws, bs, state
             if self.progress is not None:
@@ -218,102 +213,6 @@ class Engine:
         return acc
 
     # ------------------------------------------------------------------ compiled
-    def _compiled_epoch(self, data: Data, order, plan, masks, codes,
-                        index: int) -> Array | None:
-        import jax
-
-        net, m = self.net, self.batch_size
-        full = data.n // m  # steps of m rows; a short last batch is a program of its own
-        host = self._host_inputs(data, order, plan, masks, codes)
-        calls = [(0, full)]
-        if self.progress is not None and full > 1:
-            per = math.ceil(full / PROGRESS_CALLS)
-            calls = [(a, min(a + per, full)) for a in range(0, full, per)]
-        if full < len(plan):
-            calls.append((full, len(plan)))
-        calls = [c for c in calls if c[1] > c[0]]
-        spec = self._spec(data, masks is not None)
-        dt = net.dtype
-        carry = (net._W, net._b, self.state.arrays,
-                 None if self.loss_scale is None else _zeros(dt, net.device))
-        pen = None
-        if self.loss_scale is not None:
-            pen = jax.device_put({k: np.asarray(v, dtype=_np_dtype(dt))
-                                  for k, v in penalty_factors(self.lmbda, self.l1).items()},
-                                 net.device)
-        consts = (data.X, data.Y, data.weights, data.table, pen)
-        for a, z in calls:
-            xs = jax.device_put(_steps(host, plan, a, z), net.device)
-            program = self._program(spec, carry, consts, xs)
-            carry = program(carry, consts, xs)
-            net._W, net._b = carry[0], carry[1]
-            self.state = optim.State(carry[2], int(plan.t[z - 1]))
-            if self.progress is not None:  # the bar moves as the device gets through them
-                jax.block_until_ready(carry)
-                self.progress(index, z, len(plan))
-        jax.block_until_ready(carry)  # the epoch's time is the device's, not the dispatch's
-        return carry[3]
-
-    def _host_inputs(self, data: Data, order, plan, masks, codes) -> dict:
-        """Per-row and per-step host arrays of the whole epoch, in the network's dtype."""
-        dt = _np_dtype(self.net.dtype)
-        rows = {"idx": np.arange(data.n, dtype=np.int64) if order is None
-                else np.asarray(order, dtype=np.int64)}
-        if masks is not None:
-            rows["masks"] = [np.asarray(M, dtype=dt) for M in masks]
-        if codes is not None:
-            rows["codes"] = np.asarray(codes, dtype=np.int64)
-        per_step: dict[str, Any] = {}
-        skip = plan.s == 0
-        s = np.where(skip, 1.0, plan.s)  # a skipped batch's numbers are never used
-        n = s if self.n is None else np.full_like(s, self.n)
-        t = np.maximum(plan.t, 1) if self.rule.uses_step else np.ones_like(plan.t)
-        # the rule's coefficients for each distinct (decay n, s, t), as the eager step
-        keys, inverse = np.unique(np.stack([n, s, t]), axis=1, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        table = [self.rule.coefficients(plan.eta, self._decay(float(kn)), int(kt))
-                 for kn, _, kt in keys.T]
-        per_step["c"] = {key: np.array([c[key] for c in table], dtype=dt)[inverse]
-                         for key in table[0]}
-        per_step["scale"] = np.array([self.rule.grad_scale(plan.eta, float(ks))
-                                      for ks in keys[1]], dtype=dt)[inverse]
-        m = (plan.stop - plan.start).astype(np.float64)
-        if self.loss_scale is not None:  # elementwise: the eager step's host arithmetic
-            per_step["lossf"] = np.where(skip, 0.0, self.loss_scale * m / s).astype(dt)
-            per_step["penf"] = np.where(skip, 0.0, m / s).astype(dt)
-        if data.weights is not None:
-            per_step["keep"] = ~skip
-        return {"rows": rows, "steps": per_step}
-
-    def _spec(self, data: Data, dropout: bool) -> _Spec:
-        net = self.net
-        return _Spec(net.hidden, net.output, net.cost, self.rule.kind, data.augment, dropout,
-                     data.weights is not None, self.loss_scale is not None)
-
-    def _program(self, spec: _Spec, carry, consts, xs):
-        """The compiled epoch program for these inputs' shapes."""
-        return self._compiled(spec, lambda: _scan_epoch(spec, self.rule), carry, consts, xs)
-
-    def _compiled(self, spec: Any, build: Callable, *args):
-        """``jax.jit(build())`` compiled for ``args``' shapes, once per process: later
-        engines with the same ``spec`` and shapes reuse it.  The time spent compiling is
-        added to ``compile_seconds``."""
-        import jax
-
-        leaves, tree = jax.tree_util.tree_flatten(args)
-        key = (spec, tree, self.net.device,
-               tuple((tuple(x.shape), str(x.dtype)) for x in leaves))
-        with _LOCK:
-            program = _PROGRAMS.get(key)
-        if program is None:
-            _persistent_cache()
-            start = time.perf_counter()
-            program = jax.jit(build()).lower(*args).compile()
-            self.compile_seconds += time.perf_counter() - start
-            with _LOCK:
-                _PROGRAMS[key] = program
-        return program
-
     # ------------------------------------------------------------------ monitors
     def figures(self, sets: Sequence[tuple[Array, Array, Array]], lmbda: float,
                 l1: float) -> Array:
@@ -322,15 +221,15 @@ class Engine:
         cost plus network2's regularisation term and its number of correct answers.
         Compiled with the epochs when they are."""
         net = self.net
-        pens = [_penalty_coefficients(lmbda, l1, X.shape[0]) for X, _, _ in sets]
+        pens = [regularisation_factors(lmbda, l1, X.shape[0]) for X, _, _ in sets]
         if not self.compiled:
             return _figures(net._W, net._b, list(sets), pens, net.hidden, net.output,
                             net.cost, net.xp)
         pens = [{k: self._put(np.asarray(v), net.dtype) for k, v in p.items()} for p in pens]
         core = dict(hidden=net.hidden, output=net.output, cost=net.cost, xp=net.xp)
         args = (net._W, net._b, list(sets), pens)
-        program = self._compiled(("figures", net.hidden, net.output, net.cost),
-                                 lambda: functools.partial(_figures, **core), *args)
+        program = compiled.program(self, ("figures", net.hidden, net.output, net.cost),
+                                   lambda: functools.partial(_figures, **core), *args)
         return program(*args)
 
 
@@ -348,174 +247,12 @@ class _Plan:
         return len(self.start)
 
 
-@dataclass(frozen=True)
-class _Spec:
-    """What a compiled epoch program depends on besides shapes (its cache key)."""
-
-    hidden: Any
-    output: Any
-    cost: Any
-    rule: tuple
-    augment: Augment | None
-    dropout: bool
-    weights: bool
-    loss: bool
-
-
-_PROGRAMS: dict = {}
-_LOCK = threading.Lock()
-_CACHE_SET = False
-
-
-def _persistent_cache() -> None:
-    """Point JAX's persistent compilation cache at xmlp's cache directory, once per process,
-    unless the user configured one (or set ``XMLP_JAX_CACHE=0``)."""
-    global _CACHE_SET
-    if _CACHE_SET:
-        return
-    _CACHE_SET = True
-    import jax
-
-    where = os.environ.get("XMLP_JAX_CACHE")
-    if where == "0" or jax.config.jax_compilation_cache_dir:
-        return
-    if not where:
-        from .datasets.fetch import cache_dir
-
-        where = str(cache_dir("jax"))
-    try:
-        jax.config.update("jax_compilation_cache_dir", where)
-        # xmlp's programs compile in a fraction of a second to a few seconds: keep them all
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    except Exception:  # an unwritable home, an old JAX: compile as usual
-        pass
-
-
-def _np_dtype(dtype: Any) -> np.dtype:
-    return np.dtype("float64" if "64" in str(dtype) else "float32")
-
-
-def _zeros(dtype, device):
-    """A 0-d zero on the device, by an explicit transfer (``jnp.zeros`` transfers its fill
-    value implicitly)."""
-    import jax
-
-    return jax.device_put(np.zeros((), dtype=_np_dtype(dtype)), device)
-
-
-def _steps(host: dict, plan, a: int, z: int) -> dict:
-    """The host inputs of steps a..z (full batches of m rows, or the one short last batch),
-    shaped (steps, m, ...) for the scan."""
-    k0, k1 = int(plan.start[a]), int(plan.stop[z - 1])
-    count, rows = z - a, (k1 - k0) // (z - a)
-    rows_in = host["rows"]
-    xs = {"idx": rows_in["idx"][k0:k1].reshape(count, rows)}
-    if "masks" in rows_in:
-        xs["masks"] = [M[k0:k1].reshape(count, rows, M.shape[1]) for M in rows_in["masks"]]
-    if "codes" in rows_in:
-        xs["codes"] = rows_in["codes"][k0:k1].reshape(count, rows)
-    steps = host["steps"]
-    xs["scale"] = steps["scale"][a:z]
-    xs["c"] = {k: v[a:z] for k, v in steps["c"].items()}
-    for key in ("lossf", "penf", "keep"):
-        if key in steps:
-            xs[key] = steps[key][a:z]
-    return xs
-
-
-def _scan_epoch(spec: _Spec, rule: optim.Rule):
-    """The function compiled for an epoch's steps: ``lax.scan`` of one step."""
-    import jax
-    import jax.numpy as xp
-
-    hidden, output, cost = spec.hidden, spec.output, spec.cost
-
-    def step(carry, x, consts):
-        Ws, bs, arrays, acc = carry
-        X, Y, w, table, pen = consts
-        idx = x["idx"]
-        Xb, Yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
-        if spec.augment is not None:
-            Xb = spec.augment.apply(Xb, x["codes"], table, xp)
-        wb = xp.take(w, idx, axis=0) if spec.weights else None
-        mb = x.get("masks")
-        if spec.loss:
-            pen_now = penalty(Ws, pen, xp)  # of the weights before the step
-            gW, gb, c = backprop(Ws, bs, Xb, Yb, hidden, output, cost, mb, scale=x["scale"],
-                                 xp=xp, weights=wb, return_cost=True)
-            new_acc = acc + _batch_loss(c, pen_now, x["lossf"], x["penf"])
-        else:
-            gW, gb = backprop(Ws, bs, Xb, Yb, hidden, output, cost, mb, scale=x["scale"],
-                              xp=xp, weights=wb)
-            new_acc = acc
-        new = (*rule.update(Ws, bs, gW, gb, arrays, x["c"], xp), new_acc)
-        if spec.weights:  # a batch of weight 0 leaves everything as it was
-            new = jax.tree_util.tree_map(lambda a, b: xp.where(x["keep"], a, b), new, carry)
-        return new
-
-    def epoch(carry, consts, xs):
-        def body(carry, x):
-            return step(carry, x, consts), None
-
-        return jax.lax.scan(body, carry, xs)[0]
-
-    return epoch
-
-
-def penalty_factors(alpha: float, l1: float) -> dict[str, float]:
-    """scikit-learn's penalty 0.5 alpha |W|^2 + l1 |W|_1: its factors that are not 0."""
-    k = {}
-    if alpha:
-        k["l2"] = 0.5 * alpha
-    if l1:
-        k["l1"] = l1
-    return k
-
-
-def penalty(Ws, k: dict, xp):
-    """scikit-learn's penalty k["l2"] |W|^2 + k["l1"] |W|_1 of the weights (None when both
-    are 0); the factors are Python floats (eager) or 0-d arrays (compiled)."""
-    total = None
-    for W in Ws:
-        flat = xp.reshape(W, (-1,))
-        if "l2" in k:
-            term = k["l2"] * xp.vecdot(flat, flat)
-            total = term if total is None else total + term
-        if "l1" in k:
-            term = k["l1"] * xp.sum(xp.abs(flat))
-            total = term if total is None else total + term
-    return total
-
-
-def _batch_loss(cost, penalty, cost_factor, penalty_factor):
-    """scikit-learn's batch loss (mean cost + penalty / s) times the batch size m."""
-    loss = cost * cost_factor
-    return loss if penalty is None else loss + penalty * penalty_factor
-
-
-def _penalty_coefficients(lmbda: float, l1: float, n: int) -> dict[str, float]:
-    """network2's regularisation term's factors for a data set of n examples."""
-    c = {}
-    if lmbda:
-        c["l2"] = 0.5 * lmbda / n
-    if l1:
-        c["l1"] = l1 / n
-    return c
-
-
 def _figures(Ws, bs, sets, pens, hidden, output, cost, xp):
     values = [sum(xp.sum(W * W) for W in Ws)]  # finite iff every weight is finite
     for (X, labels, Y), pen in zip(sets, pens):
         cost_sum, correct = dataset_sums(Ws, bs, X, labels, Y, hidden, output, cost, xp)
         value = cost_sum / X.shape[0]
-        penalty = None
-        for W in Ws:
-            if "l2" in pen:
-                term = pen["l2"] * xp.sum(W * W)
-                penalty = term if penalty is None else penalty + term
-            if "l1" in pen:
-                term = pen["l1"] * xp.sum(xp.abs(W))
-                penalty = term if penalty is None else penalty + term
-        values += [value if penalty is None else value + penalty,
+        term = regularisation(Ws, pen, xp)
+        values += [value if term is None else value + term,
                    xp.astype(correct, value.dtype)]  # a count: exact below 2**24
     return xp.stack(values)

@@ -43,7 +43,7 @@ from .backend import (
     to_backend,
     to_numpy,
 )
-from .costs import Cost
+from .costs import Cost, regularisation, regularisation_factors
 from .init import INITIALISERS, initial_parameters
 
 Array = Any
@@ -282,14 +282,8 @@ class Network:
 
     def _penalty(self, lmbda: float, l1: float, n: int) -> Array:
         """network2's regularisation term 0.5 (lmbda/n) sum w^2, plus (l1/n) sum |w|."""
-        xp = self.xp
-        total = xp.zeros((), dtype=self.dtype, device=self.device)
-        for W in self._W:
-            if lmbda:
-                total = total + (0.5 * lmbda / n) * xp.sum(W * W)
-            if l1:
-                total = total + (l1 / n) * xp.sum(xp.abs(W))
-        return total
+        term = regularisation(self._W, regularisation_factors(lmbda, l1, n), self.xp)
+        return self.xp.zeros((), dtype=self.dtype, device=self.device) if term is None else term
 
     def _cost_on(self, X: Array, labels: Array, Y: Array, lmbda: float, l1: float) -> float:
         """total_cost for already validated data (one device -> host transfer)."""

@@ -1,5 +1,8 @@
-"""The training loop: mini-batches, dropout, monitors, Nielsen's learning-rate schedule,
-early stopping, divergence, checkpoints and the history.
+"""The training loop, :func:`fit`: checks the settings, splits off the validation set, runs
+the epochs through the mini-batch engine, records each one, and stops on divergence, early
+stopping or the schedule.  What it records and prints is :mod:`xmlp.history`; how eta changes
+between epochs and when to stop early, :mod:`xmlp.schedule`; the state a checkpoint holds and
+how a fit resumes from it, :mod:`xmlp.checkpoint`.
 
 One mini-batch step is network2.py's ``update_mini_batch``: backprop (:mod:`xmlp.network`)
 gives the gradients, an update rule (:mod:`xmlp.optim`: SGD with L2 / L1 decay, momentum,
@@ -18,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,70 +32,21 @@ from . import checkpoint as ckpt_io
 from . import optim
 from .backend import out_of_memory, to_numpy
 from .engine import Engine, resolve_compile
+from .history import MONITORS, History, TrainingDiverged, TrainingInterrupted, monitors, report
 from .network import Network
+from .schedule import ANNEALS, Tracker, anneal_factor
 
 Array = Any
 
+# History and the two exceptions are re-exported: pickles and code written before they moved
+# to xmlp.history name them here.
 __all__ = ["fit", "History", "TrainingDiverged", "TrainingInterrupted", "epoch_order",
-           "MONITORS", "DEFAULT_ETA"]
+           "MONITORS", "ANNEALS", "DEFAULT_ETA"]
 
-MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
 #: The book's learning rates: chapter 1 (quadratic), chapter 3 (cross-entropy), softmax.
 DEFAULT_ETA = {"quadratic": 3.0, "cross-entropy": 0.5, "log-likelihood": 0.5}
 #: Adam's usual step size (Kingma & Ba; PyTorch's and scikit-learn's default).
 DEFAULT_ETA_ADAM = 0.001
-ANNEALS = ("cosine", "linear")  # fixed learning-rate schedules over the epochs
-
-
-class TrainingDiverged(FloatingPointError):
-    """The cost or the weights became NaN/inf; the network keeps its last finite weights."""
-
-    def __init__(self, message: str, history: History):
-        super().__init__(message)
-        self.history = history
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during ``fit``: the network holds the weights after the last whole mini-batch
-    and ``history`` the completed epochs."""
-
-    def __init__(self, history: History):
-        super().__init__("training interrupted")
-        self.history = history
-
-
-@dataclass
-class History:
-    """Per-epoch record of a ``fit``.
-
-    The four lists are network2.py's (costs per example incl. regularisation; accuracies as
-    fractions); iterating yields them in network2's return order: evaluation cost,
-    evaluation accuracy, training cost, training accuracy.
-    """
-
-    training_cost: list[float] = field(default_factory=list)
-    training_accuracy: list[float] = field(default_factory=list)
-    evaluation_cost: list[float] = field(default_factory=list)
-    evaluation_accuracy: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)  # training time per epoch
-    eta: list[float] = field(default_factory=list)  # learning rate used in each epoch
-    n_train: int = 0
-    n_evaluation: int = 0
-    best_epoch: int | None = None  # 0-based, when early stopping / a schedule tracked it
-    initial_training_cost: float | None = None  # before the first epoch (divergence check)
-    compile_seconds: float = 0.0  # compiling the epoch programs (compile=True), not in seconds
-    stop_reason: str = "epochs"
-
-    @property
-    def epochs(self) -> int:
-        return len(self.seconds)
-
-    def __iter__(self):
-        yield from (self.evaluation_cost, self.evaluation_accuracy,
-                    self.training_cost, self.training_accuracy)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def epoch_order(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -254,16 +208,16 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
             raise TypeError(f"validation must be a fraction or a count, got {validation!r}")
         (X, labels, Y), evaluation = _split_validation(net, X, labels, Y, validation)
 
-    monitor = _monitors(monitor, evaluation is not None)
     if (early_stopping or schedule) and evaluation is None:
         raise ValueError("early_stopping and schedule watch the evaluation accuracy: pass "
                          "evaluation_data=(X, y) or validation=<fraction>")
+    monitor = monitors(monitor, evaluation is not None, bool(early_stopping or schedule))
 
     n = X.shape[0]
     hyper = _Hyper(eta, optim.Decay(lmbda, l1, n), dropout)
     history = History(n_train=n, n_evaluation=0 if evaluation is None else evaluation[0].shape[0])
     loop = _Loop(net, X, Y, batch_size, hyper, rule, progress, augment, compiled)
-    tracker = _Tracker(eta, early_stopping, schedule)
+    tracker = Tracker(eta, early_stopping, schedule)
     settings = {"batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
                 "momentum": momentum, "nesterov": bool(nesterov), "dropout": dropout,
                 "validation": validation, "early_stopping": early_stopping,
@@ -278,7 +232,9 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
             history.initial_training_cost = float(to_numpy(figures)[1])
     start = 0
     if saved is not None:
-        start = _restore(saved, settings, net, loop, tracker, history)
+        loop.state, start = ckpt_io.restore_fit(saved, settings, net, loop.rule, tracker,
+                                                history)
+        loop.good = (net._W, net._b)
         if history.stop_reason in ("early_stopping", "schedule"):
             return history  # that run had finished
     loop.divergence_limit = (None if divergence_factor is None
@@ -296,71 +252,17 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
             if on_divergence == "raise":
                 raise
             return history
-        _report(history, epoch, verbose, monitor)
+        report(history, epoch, verbose, monitor)
         if callback is not None:
             callback(epoch, history)
         stop = tracker.stop(net, history)
         if checkpoint is not None and (stop or epoch + 1 == epochs
                                        or (epoch + 1) % checkpoint_every == 0):
-            _save(checkpoint, net, loop, tracker, history, settings, rng_start)
+            ckpt_io.save_fit(checkpoint, net, loop.rule, loop.state, tracker, history,
+                             settings, rng_start)
         if stop:
             break
     return history
-
-
-def _save(path, net: Network, loop: _Loop, tracker: _Tracker, history: History,
-          settings: dict, rng_start: dict) -> None:
-    arrays = dict(zip(("w", "b"), net.parameters_numpy()))
-    state = loop.state.arrays
-    for gw, gb in zip(loop.rule.groups[::2], loop.rule.groups[1::2]):
-        arrays.update(zip((gw, gb), net._to_network2(state[gw], state[gb])))
-    if tracker.best_params is not None:
-        arrays.update(zip(("bw", "bb"), net._to_network2(*tracker.best_params)))
-    ckpt_io.save(path, net, ckpt_io.Checkpoint(
-        history.epochs, settings, rng_start, net.rng.bit_generator.state, tracker.state(),
-        history.as_dict(), arrays, {"name": loop.rule.name, "t": loop.state.t}))
-
-
-def _restore(saved, settings: dict, net: Network, loop: _Loop, tracker: _Tracker,
-             history: History) -> int:
-    """Load a checkpoint's state into the fit; return the number of completed epochs."""
-    changed = {k: (saved.settings.get(k), settings.get(k))
-               for k in {**saved.settings, **settings}
-               if saved.settings.get(k) != settings.get(k)}
-    if changed:
-        detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
-        raise ValueError(f"resume: the data or settings differ from the checkpoint's "
-                         f"({detail}); resume with the same ones")
-    net.set_parameters(saved.arrays["w"], saved.arrays["b"])
-    loop.good = (net._W, net._b)
-    groups = loop.rule.groups
-    arrays = {}
-    for gw, gb in zip(groups[::2], groups[1::2]):
-        if gw not in saved.arrays:
-            raise ValueError(f"resume: the checkpoint holds no {loop.rule.name} state "
-                             f"({gw!r}); resume with the optimizer it was written with")
-        arrays[gw], arrays[gb] = net._from_network2(saved.arrays[gw], saved.arrays[gb], gw, gb)
-    loop.state = optim.State(arrays, int(saved.optimizer.get("t", 0)))
-    best = None
-    if "bw" in saved.arrays:
-        best = net._from_network2(saved.arrays["bw"], saved.arrays["bb"], "bw", "bb")
-    tracker.load_state(saved.tracker, best)
-    for key, value in saved.history.items():
-        setattr(history, key, value)
-    net.rng.bit_generator.state = saved.rng
-    return saved.epoch
-
-
-def _monitors(monitor, has_evaluation: bool) -> tuple[str, ...]:
-    if monitor is None:
-        return MONITORS if has_evaluation else MONITORS[:2]
-    monitor = tuple(monitor)
-    for m in monitor:
-        if m not in MONITORS:
-            raise ValueError(f"unknown monitor {m!r}; choose from {list(MONITORS)}")
-        if m.startswith("evaluation") and not has_evaluation:
-            raise ValueError(f"monitor {m!r} needs evaluation_data or validation")
-    return monitor
 
 
 class _Loop:
@@ -439,83 +341,3 @@ def _record(loop: _Loop, history: History, epoch: int, seconds_train: float,
                 getattr(history, f"{prefix}_cost").append(cost)
             if f"{prefix}_accuracy" in monitor:
                 getattr(history, f"{prefix}_accuracy").append(acc)
-
-
-def _report(history: History, epoch: int, verbose: bool | int, monitor) -> None:
-    """network.py's progress line, or at verbose=2 network2.py's monitoring lines:
-
-        Epoch 0 training complete
-        Cost on training data: 0.4871...
-        Accuracy on training data: 46211 / 50000
-        Cost on evaluation data: 0.6120...
-        Accuracy on evaluation data: 9541 / 10000
-    """
-    if not verbose:
-        return
-    if verbose < 2:
-        if history.evaluation_accuracy:
-            correct = round(history.evaluation_accuracy[-1] * history.n_evaluation)
-            print(f"Epoch {epoch}: {correct} / {history.n_evaluation}")
-        else:
-            print(f"Epoch {epoch} complete")
-        return
-    print(f"Epoch {epoch} training complete")
-    n = {"training": history.n_train, "evaluation": history.n_evaluation}
-    for m in sorted(monitor, key=MONITORS.index):  # network2's order
-        what, kind = m.split("_")
-        value = getattr(history, m)[-1]
-        shown = f"{round(value * n[what])} / {n[what]}" if kind == "accuracy" else value
-        print(f"{kind.capitalize()} on {what} data: {shown}")
-
-
-def anneal_factor(anneal: str | None, epoch: int, epochs: int) -> float:
-    """The factor of eta in 0-based ``epoch`` of ``epochs`` under ``anneal`` (1.0 for None)."""
-    if anneal is None:
-        return 1.0
-    t = epoch / epochs
-    return (1 + math.cos(math.pi * t)) / 2 if anneal == "cosine" else 1 - t
-
-
-class _Tracker:
-    """Early stopping and Nielsen's learning-rate schedule on the evaluation accuracy."""
-
-    def __init__(self, eta: float, early_stopping: int | None, schedule: int | None):
-        self.eta0 = self.eta = eta
-        self.early_stopping, self.schedule = early_stopping, schedule
-        self.best = -math.inf
-        self.best_params = None
-        self.since_best = 0  # epochs without improvement (early stopping)
-        self.since_change = 0  # epochs without improvement since the last halving
-
-    def state(self) -> dict:
-        return {"eta": self.eta, "best": None if self.best == -math.inf else self.best,
-                "since_best": self.since_best, "since_change": self.since_change}
-
-    def load_state(self, state: dict, best_params) -> None:
-        self.eta, self.since_best = state["eta"], state["since_best"]
-        self.since_change = state["since_change"]
-        self.best = -math.inf if state["best"] is None else state["best"]
-        self.best_params = best_params
-
-    def stop(self, net: Network, history: History) -> bool:
-        if not (self.early_stopping or self.schedule):
-            return False
-        acc = history.evaluation_accuracy[-1]
-        if acc > self.best:
-            self.best, self.since_best, self.since_change = acc, 0, 0
-            self.best_params = (net._W, net._b)  # immutable arrays: keeping them is free
-            history.best_epoch = history.epochs - 1
-        else:
-            self.since_best += 1
-            self.since_change += 1
-        if self.early_stopping and self.since_best >= self.early_stopping:
-            net._W, net._b = self.best_params
-            history.stop_reason = "early_stopping"
-            return True
-        if self.schedule and self.since_change >= self.schedule:
-            self.eta /= 2
-            self.since_change = 0
-            if self.eta <= self.eta0 / 128:
-                history.stop_reason = "schedule"
-                return True
-        return False

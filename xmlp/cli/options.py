@@ -124,10 +124,14 @@ DATA_DIR_HELP = ("directory holding the dataset's four IDX files "
 NO_DOWNLOAD_HELP = "never download; fail if the files are not found locally"
 
 
-def add_data_options(p: argparse.ArgumentParser, validation: bool) -> None:
+def add_data_options(p: argparse.ArgumentParser, validation: bool = False,
+                     default: str | None = "mnist-sample",
+                     dataset_help: str = "mnist, fashion-mnist, kmnist or mnist-sample "
+                                         "(embedded, offline)") -> None:
+    """The "data" group every command that loads a dataset shares: --dataset (with its
+    default and help), --data-dir, --no-download and, with ``validation``, --validation."""
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default="mnist-sample",
-                   help="mnist, fashion-mnist, kmnist or mnist-sample (embedded, offline)")
+    g.add_argument("--dataset", default=default, metavar="NAME", help=dataset_help)
     g.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     g.add_argument("--no-download", action="store_true", help=NO_DOWNLOAD_HELP)
     if validation:

@@ -35,11 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true",
                         help="the quick variant: the embedded 4000/1000-image sample, a few "
                              "epochs (seconds), checked against its recorded band")
-    parser.add_argument("--dataset", metavar="NAME",
-                        help="run the recipe on another dataset, e.g. fashion-mnist "
-                             "(default: the recipe's, MNIST for the book's runs)")
-    parser.add_argument("--data-dir", metavar="DIR", help=opt.DATA_DIR_HELP)
-    parser.add_argument("--no-download", action="store_true", help=opt.NO_DOWNLOAD_HELP)
+    opt.add_data_options(parser, default=None,
+                         dataset_help="run the recipe on another dataset, e.g. fashion-mnist "
+                                      "(default: the recipe's, MNIST for the book's runs)")
     opt.add_backend_options(parser, dtype_default="float32")
     opt.add_compile_option(parser)
     parser.add_argument("--seed", type=int, default=0,

@@ -1,0 +1,115 @@
+"""What a ``fit`` records and reports: the per-epoch :class:`History`, the monitors it may
+hold, network.py's and network2.py's progress lines, and the two ways a fit ends early with
+an exception (:class:`TrainingDiverged`, :class:`TrainingInterrupted`), which carry it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["History", "TrainingDiverged", "TrainingInterrupted", "MONITORS", "monitors",
+           "report"]
+
+MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
+
+
+@dataclass
+class History:
+    """Per-epoch record of a ``fit``.
+
+    The four lists are network2.py's (costs per example incl. regularisation; accuracies as
+    fractions); iterating yields them in network2's return order: evaluation cost,
+    evaluation accuracy, training cost, training accuracy.
+    """
+
+    training_cost: list[float] = field(default_factory=list)
+    training_accuracy: list[float] = field(default_factory=list)
+    evaluation_cost: list[float] = field(default_factory=list)
+    evaluation_accuracy: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # training time per epoch
+    eta: list[float] = field(default_factory=list)  # learning rate used in each epoch
+    n_train: int = 0
+    n_evaluation: int = 0
+    best_epoch: int | None = None  # 0-based, when early stopping / a schedule tracked it
+    initial_training_cost: float | None = None  # before the first epoch (divergence check)
+    compile_seconds: float = 0.0  # compiling the epoch programs (compile=True), not in seconds
+    stop_reason: str = "epochs"
+
+    @property
+    def epochs(self) -> int:
+        return len(self.seconds)
+
+    def __iter__(self):
+        yield from (self.evaluation_cost, self.evaluation_accuracy,
+                    self.training_cost, self.training_accuracy)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# Pickles written before this module existed name ``xmlp.train.History``; ``xmlp.train``
+# re-exports it, so they load.
+
+
+class TrainingDiverged(FloatingPointError):
+    """The cost or the weights became NaN/inf; the network keeps its last finite weights."""
+
+    def __init__(self, message: str, history: History):
+        super().__init__(message)
+        self.history = history
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``fit``: the network holds the weights after the last whole mini-batch
+    and ``history`` the completed epochs."""
+
+    def __init__(self, history: History):
+        super().__init__("training interrupted")
+        self.history = history
+
+
+def monitors(monitor: Iterable[str] | None, has_evaluation: bool,
+             watched: bool = False) -> tuple[str, ...]:
+    """The monitors of a fit: ``monitor`` checked, or (None) all that the data allows.
+
+    ``watched``: early stopping or a schedule watches the evaluation accuracy, so it must
+    be among them."""
+    if monitor is None:
+        return MONITORS if has_evaluation else MONITORS[:2]
+    monitor = tuple(monitor)
+    for m in monitor:
+        if m not in MONITORS:
+            raise ValueError(f"unknown monitor {m!r}; choose from {list(MONITORS)}")
+        if m.startswith("evaluation") and not has_evaluation:
+            raise ValueError(f"monitor {m!r} needs evaluation_data or validation")
+    if watched and "evaluation_accuracy" not in monitor:
+        raise ValueError("early_stopping and schedule watch the evaluation accuracy: add "
+                         "'evaluation_accuracy' to monitor (or leave monitor=None)")
+    return monitor
+
+
+def report(history: History, epoch: int, verbose: bool | int, monitor) -> None:
+    """network.py's progress line, or at verbose=2 network2.py's monitoring lines:
+
+        Epoch 0 training complete
+        Cost on training data: 0.4871...
+        Accuracy on training data: 46211 / 50000
+        Cost on evaluation data: 0.6120...
+        Accuracy on evaluation data: 9541 / 10000
+    """
+    if not verbose:
+        return
+    if verbose < 2:
+        if history.evaluation_accuracy:
+            correct = round(history.evaluation_accuracy[-1] * history.n_evaluation)
+            print(f"Epoch {epoch}: {correct} / {history.n_evaluation}")
+        else:
+            print(f"Epoch {epoch} complete")
+        return
+    print(f"Epoch {epoch} training complete")
+    n = {"training": history.n_train, "evaluation": history.n_evaluation}
+    for m in sorted(monitor, key=MONITORS.index):  # network2's order
+        what, kind = m.split("_")
+        value = getattr(history, m)[-1]
+        shown = f"{round(value * n[what])} / {n[what]}" if kind == "accuracy" else value
+        print(f"{kind.capitalize()} on {what} data: {shown}")

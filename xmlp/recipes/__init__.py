@@ -1,0 +1,40 @@
+"""The book's MNIST experiments as data, with their published figures, and one call to rerun them.
+
+    >>> from xmlp import recipes
+    >>> result = recipes.run("ch1-30", quick=True)     # embedded sample, a second or two
+    >>> print(recipes.format_comparison(result))
+    >>> result = recipes.run("ch3-l2")                 # the book's run on MNIST's 50 000 images
+
+Each :class:`Recipe` records one experiment of *Neural Networks and Deep Learning*: the network,
+cost, initialisation, hyper-parameters, data (training-set size, transforms), which split the
+book measured on and whether it quotes the best epoch or the last one, and the published
+figure (``None`` with a note where the book gives no exact one).  ``confirmed`` says whether
+the figure and the settings were checked against the book's text (the table of checked
+figures is in the project's notes, *Published MNIST figures ... checked against the book's
+text*); a recipe that is not from the book, or whose settings come from elsewhere, says so in
+``note``.
+
+Every recipe has a :class:`Quick` variant: the same network and settings on the embedded
+4000/1000-image sample for a few epochs (seconds), with the band of accuracies that seeds 0-4
+reached, widened by a margin; the test suite checks that every quick run lands in its band.
+
+:func:`run` trains with ``Network(...).fit(...)`` only; it adds no training code.  Its
+:class:`Result` holds the accuracy by the book's measure, the published figure, their
+difference, the epochs, the time, the backend and the :class:`~xmlp.History`;
+:func:`format_comparison` prints them as a closing table.
+
+The table of recipes is the data file ``book.toml`` in this package (read by
+:mod:`xmlp.recipes._recipe`); :mod:`~xmlp.recipes._run` runs one and :mod:`~xmlp.recipes._report`
+prints and draws the comparison.  This is a front end: it imports the package's public API
+and the datasets, and nothing below imports it.  matplotlib is imported only when a plot is
+asked for.
+"""
+
+from __future__ import annotations
+
+from ._recipe import RECIPES, SAMPLE, Quick, Recipe, Result, get
+from ._report import format_comparison, plot_result
+from ._run import DataMissing, run
+
+__all__ = ["RECIPES", "Recipe", "Quick", "Result", "DataMissing", "get", "run",
+           "format_comparison", "plot_result", "SAMPLE"]

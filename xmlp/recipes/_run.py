@@ -1,0 +1,227 @@
+"""Running a recipe: its effective settings (quick variant, another dataset, other epochs),
+its data and transforms, one ``Network(...).fit(...)``, and the :class:`~xmlp.recipes.Result`
+measured as the book measured."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import Network, datasets
+from ..datasets import DatasetNotFound
+from ..datasets.fetch import search_dirs
+from ..datasets.registry import dataset_info
+from ..history import History
+from ._recipe import SAMPLE, Recipe, Result, get
+from ._report import _require_matplotlib, plot_result
+
+__all__ = ["run", "DataMissing"]
+
+
+class DataMissing(DatasetNotFound):
+    """A recipe's dataset is neither on disk nor downloadable.
+
+    ``str(exc)`` says what is missing and how to get it in Python terms (``data_dir=``,
+    ``dataset=``, ``quick=True``); ``cli_message`` says the same with the command's options.
+    """
+
+    def __init__(self, message: str, cli_message: str, dataset: str):
+        super().__init__(message)
+        self.cli_message = cli_message
+        self.dataset = dataset
+
+
+@dataclass
+class _Plan:
+    """The effective settings of one run: the recipe's, the quick variant's or overridden."""
+
+    dataset: str
+    validation: int
+    train_size: int | None
+    expand: bool
+    fit: dict[str, Any]
+
+
+def _plan(recipe: Recipe, quick: bool, dataset: str | None, epochs: int | None) -> _Plan:
+    fit = recipe.fit_options()
+    if quick:
+        if dataset not in (None, SAMPLE):
+            raise ValueError(f"quick runs use the embedded {SAMPLE!r}; drop quick=True to "
+                             f"run {recipe.name!r} on {dataset!r}")
+        q = recipe.quick
+        fit["epochs"] = q.epochs
+        for key in ("eta", "lmbda"):
+            if getattr(q, key) is not None:
+                fit[key] = getattr(q, key)
+        plan = _Plan(SAMPLE, q.validation, None,
+                     recipe.expand if q.expand is None else q.expand, fit)
+    else:
+        name = recipe.dataset if dataset is None else dataset
+        if not isinstance(name, str):
+            raise TypeError(f"dataset must be a name such as 'fashion-mnist', got {name!r}")
+        dataset_info(name)  # an unknown name fails here, before any work
+        if name == SAMPLE:  # the full recipe on the sample: the quick variant's split
+            plan = _Plan(name, recipe.quick.validation, None, recipe.expand, fit)
+        else:  # the recipe's split of the 60 000 training images, on any dataset
+            plan = _Plan(name, recipe.validation, recipe.train_size, recipe.expand, fit)
+    if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+        plan.fit["epochs"] = epochs
+    return plan
+
+
+def _load(recipe: Recipe, plan: _Plan, data_dir, download: bool, dtype: str):
+    try:
+        return datasets.load(plan.dataset, data_dir=data_dir, validation=plan.validation,
+                             download=download, dtype=dtype)
+    except DatasetNotFound as exc:
+        raise _data_missing(recipe, plan.dataset, exc, data_dir) from exc
+
+
+def _data_missing(recipe: Recipe, dataset: str, exc: Exception, data_dir=None) -> DataMissing:
+    """DataMissing with what is missing, how to get it, and what runs without it."""
+    where = search_dirs(dataset, data_dir)
+    looked = ", ".join(str(d) for d in where)
+    reason = (f"not in {looked}, and "
+              + ("downloads are off" if "download=False" in str(exc)
+                 else "it could not be downloaded"))
+    label = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST",
+             "kmnist": "KMNIST"}.get(dataset, dataset)
+    target = where[0]  # where a download goes
+    pickle = " (or Nielsen's mnist.pkl.gz)" if dataset == "mnist" else ""
+    get_it = (f"with network access the first run downloads it into {target} (or run python "
+              f"-c \"import xmlp; xmlp.datasets.load('{dataset}')\"); offline, copy its four "
+              f"IDX files{pickle} into that directory")
+    if dataset == "fashion-mnist":
+        get_it = "apt-get install dataset-fashion-mnist; or " + get_it
+    other = ("" if dataset == "fashion-mnist"
+             else "run the recipe on Fashion-MNIST ({fashion}) or ")
+    api = (f"{label} is missing for recipe {recipe.name!r} ({reason}). To get it: {get_it}, "
+           f"or pass data_dir=DIR (a directory holding the files) or set XMLP_DATA=DIR "
+           f"(files in DIR/{dataset}). Without it: "
+           + other.format(fashion="dataset='fashion-mnist'")
+           + "run the quick variant on the embedded sample (quick=True).")
+    cli = (f"{label} is missing for recipe {recipe.name!r} ({reason}). To get it: {get_it}, "
+           f"or pass --data-dir DIR or set XMLP_DATA=DIR (files in DIR/{dataset}). "
+           "Without it: " + other.format(fashion="--dataset fashion-mnist")
+           + "run the quick variant on the embedded sample (--quick).")
+    return DataMissing(api, cli, dataset)
+
+
+def _prepare(recipe: Recipe, plan: _Plan, ds) -> tuple[Any, dict[str, Any]]:
+    """Training split and the evaluation splits after the recipe's transforms."""
+    train = ds.train
+    if plan.train_size is not None and plan.train_size < len(train.y):
+        train = type(train)(train.X[:plan.train_size], train.y[:plan.train_size])
+    if plan.expand:
+        train = type(train)(*datasets.expand(train.X, train.y, image_shape=ds.image_shape))
+    splits = {"test": ds.test, "validation": ds.validation}
+    if recipe.downsample:
+        def small(s):
+            return None if s is None else type(s)(
+                datasets.downsample(s.X, recipe.downsample, image_shape=ds.image_shape)[0], s.y)
+        train = small(train)
+        splits = {k: small(s) for k, s in splits.items()}
+    n_in, n_out = train.X.shape[1], ds.n_classes
+    if (recipe.sizes[0], recipe.sizes[-1]) != (n_in, n_out):
+        raise ValueError(f"recipe {recipe.name!r} takes {recipe.sizes[0]} inputs and "
+                         f"{recipe.sizes[-1]} classes, but {ds.name} gives {n_in} features "
+                         f"and {n_out} classes")
+    for name in {recipe.evaluate_on, recipe.report_on}:
+        if splits[name] is None or not len(splits[name].y):
+            raise ValueError(f"recipe {recipe.name!r} measures on a {name} split, but "
+                             f"{ds.name} has none here")
+    return train, splits
+
+
+def _exact(acc: float, n: int) -> float:
+    """An accuracy computed in float32 as the exact fraction correct / n."""
+    return round(acc * n) / n if n else 0.0
+
+
+def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
+        backend: Any = "numpy", device: Any = None, dtype: str | None = None,
+        seed: int | None = 0, epochs: int | None = None, plot: str | Path | None = None,
+        verbose: bool | int = False, progress=None, callback=None,
+        data_dir: str | Path | None = None, download: bool = True,
+        compile: bool | None = None) -> Result:
+    """Run recipe ``name`` and return its :class:`Result`.
+
+    quick : the quick variant on the embedded sample (seconds; compare with ``band``).
+    dataset : run the recipe's network and settings on another dataset, e.g.
+        ``"fashion-mnist"`` (same 50 000 / 10 000 split of the 60 000 training images).
+    backend, device, dtype, seed : as :class:`xmlp.Network` (dtype None: float32).
+    epochs : override the number of epochs.
+    plot : write the learning curve (the measured split's accuracy per epoch, with the
+        published figure as a horizontal line) to this image file; needs matplotlib.
+    verbose, progress, callback : passed to ``Network.fit``.
+    data_dir, download : passed to :func:`xmlp.datasets.load`.
+    compile : passed to ``Network.fit`` (None: compiled epochs on JAX, eager elsewhere).
+
+    Raises :class:`DataMissing` when the dataset is not on disk and cannot be downloaded,
+    ``ValueError`` for an unknown recipe or bad arguments.
+    """
+    recipe = get(name)
+    plan = _plan(recipe, quick, dataset, epochs)
+    dtype = "float32" if dtype is None else dtype
+    if plot is not None:
+        _require_matplotlib()
+    start = time.perf_counter()
+    ds = _load(recipe, plan, data_dir, download, dtype)
+    train, splits = _prepare(recipe, plan, ds)
+    net = Network(**recipe.network_options(), backend=backend, device=device, dtype=dtype,
+                  seed=seed)
+    watched, reported = splits[recipe.evaluate_on], splits[recipe.report_on]
+    separate = recipe.report_on != recipe.evaluate_on
+    curve: list[float] = []
+
+    def on_epoch(epoch: int, history: History) -> None:
+        if separate:  # evaluation only: the network's accuracy on the reported split
+            curve.append(net.accuracy(reported.X, reported.y))
+        if callback is not None:
+            callback(epoch, history)
+
+    t_fit = time.perf_counter()
+    # Only the watched split is measured each epoch: the training-set pass that the other
+    # monitors would add costs a third of an epoch of training, and no recipe reports it.
+    history = net.fit(train.X, train.y, evaluation_data=tuple(watched), verbose=verbose,
+                      progress=progress, callback=on_epoch,
+                      monitor=("evaluation_cost", "evaluation_accuracy"), compile=compile,
+                      **plan.fit)
+    seconds = time.perf_counter() - t_fit
+    if not separate:
+        curve = list(history.evaluation_accuracy)
+    n = len(reported.y)
+    curve = [_exact(a, n) for a in curve]
+    if recipe.report == "final":
+        epoch = history.epochs
+        accuracy = _exact(net.accuracy(reported.X, reported.y), n)
+    else:
+        best = int(np.argmax(history.evaluation_accuracy))
+        epoch, accuracy = best + 1, curve[best]
+    comparable = not quick and plan.dataset == recipe.dataset and recipe.published is not None
+    result = Result(
+        recipe=recipe, accuracy=accuracy, published=recipe.published,
+        difference=accuracy - recipe.published if comparable else None, epoch=epoch,
+        epochs=history.epochs, seconds=seconds, total_seconds=time.perf_counter() - start,
+        backend=net.backend.name, device=_device_name(net.device),
+        dtype="float64" if "64" in str(net.dtype) else "float32", dataset=plan.dataset,
+        quick=quick, measured_on=recipe.report_on, n_measured=n, n_train=len(train.y),
+        seed=seed, curve=tuple(curve), history=history)
+    if plot is not None:
+        plot_result(result, plot)
+    return result
+
+
+def _device_name(device: Any) -> str:
+    text = str(device)
+    if text.startswith("array_api_strict.Device('"):
+        return text.split("'")[1]
+    return text
+
+

@@ -1,0 +1,95 @@
+"""The Dask side of a sweep: the cluster (a ``LocalCluster`` of single-threaded workers
+started here, a scheduler's address or a given client), the resources trials need, the data
+sent to the workers (loaded once per worker process or scattered once), and a finished
+task's result."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import distributed
+
+from .space import _positive
+from .trial import _describe, _Loader
+
+#: Environment of the worker processes this module starts: one BLAS thread each, so that N
+#: single-threaded workers share N cores without oversubscription.
+BLAS_ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                   "MKL_NUM_THREADS": "1", "BLIS_NUM_THREADS": "1",
+                   "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
+
+
+@contextmanager
+def _connect(client, scheduler: str | None, workers: int | None, resources):
+    if client is not None:
+        yield client
+        return
+    if scheduler is not None:
+        with distributed.Client(scheduler) as c:
+            yield c
+        return
+    n = _positive(workers, "workers") if workers is not None else _cores()
+    with distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR, env=dict(BLAS_ONE_THREAD),
+            resources=dict(resources) if resources else None) as cluster, \
+            distributed.Client(cluster) as c:
+        yield c
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _check_resources(client, resources) -> None:
+    if not resources:
+        return
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    if not any(all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
+               for w in workers):
+        need = " ".join(f"{k}={v:g}" for k, v in resources.items())
+        raise ValueError(f"no worker of the cluster offers the resources {need}: start the "
+                         f"workers with --resources '{need}' (dask worker / dask cuda worker)")
+
+
+def _named(data: Any, network: dict) -> Any:
+    if isinstance(data, str):
+        return functools.partial(_load_named, data, network.get("dtype", "float32"))
+    return data
+
+
+def _data_source(client, data: Any, network: dict, key: str):
+    """A named dataset or a loader: loaded once per worker.  A dataset: scattered once."""
+    data = _named(data, network)
+    if callable(data):
+        return _Loader(data, key)
+    return _Scattered(key, client.scatter(data, broadcast=True, hash=False))
+
+
+def _load_named(name: str, dtype: str):
+    from .. import datasets
+
+    return datasets.load(name, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class _Scattered:
+    """A dataset scattered once to every worker; tasks receive it through ``ref``."""
+
+    key: str
+    ref: Any  # distributed.Future
+
+
+def _result(future) -> dict:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a worker lost too often, a cancelled task
+        return {"state": "failed", "error": _describe(exc)}

@@ -1,0 +1,217 @@
+"""The driver: :func:`run` checks the sweep, opens (or resumes) its Optuna study, connects to
+Dask and runs the loop that asks Optuna for trials, submits them to the workers, keeps
+their heartbeats and tells Optuna their results; then it returns the table."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import distributed
+from optuna.trial import TrialState
+
+from .cluster import _check_resources, _connect, _data_source, _result
+from .results import SweepResult, table
+from .space import (
+    _data_key,
+    _definition,
+    _distributions,
+    _n_grid,
+    _positive,
+    _route,
+    default_study_name,
+)
+from .study import (
+    _ATTR,
+    _abandon,
+    _default_checkpoints,
+    _open_study,
+    _outstanding,
+    _rdb_storage,
+    _recover,
+    _tell,
+)
+from .trial import _job, _run_trial
+
+log = logging.getLogger("xmlp.sweep")
+
+
+def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = None, *,
+        grid: Mapping[str, Sequence[Any]] | None = None,
+        space: Mapping[str, Sequence[Any]] | None = None,
+        search: str | None = None, trials: int | None = None, prune: str = "none",
+        metric: str | None = None, workers: int | None = None, scheduler: str | None = None,
+        client: Any = None, storage: str | None = None, study: str | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        resources: Mapping[str, float] | None = None,
+        configure: Callable[[dict], tuple[dict, dict]] | None = None,
+        heartbeat: float = 2.0, progress: bool = False,
+        on_message: Callable[[str], None] | None = None) -> SweepResult:
+    """Run (or resume) a sweep and return its :class:`SweepResult`.
+
+    data : a dataset name (``xmlp.datasets.load``, in the network's dtype), a picklable
+        function returning a dataset (called once per worker process), or a dataset --
+        anything with ``train``, ``validation`` and ``test`` (X, y) pairs, e.g. an
+        ``xmlp.datasets.Dataset`` -- scattered once to every worker.  Each epoch is
+        evaluated on the validation split when there is one, else on the test split.
+    network : ``xmlp.Network`` arguments shared by all trials (``device`` as text;
+        ``seed`` defaults to 0: every trial starts from the same weights).
+    fit : ``Network.fit`` hyper-parameters shared by all trials.
+    grid : parameter -> values.  With ``search="grid"`` (the default when only a grid is
+        given) every combination runs once; with a random or TPE search these parameters
+        are categorical dimensions of the search space.
+    space : parameter -> ``(low, high)`` or ``(low, high, "log")``: a range for random or
+        TPE search (integers for integer parameters).
+    search : "grid", "random" or "tpe" (default: grid with only a grid, else tpe).
+    trials : number of trials of a random or TPE search (default 20).
+    prune : "none", "halving" (successive halving) or "hyperband": each epoch reports the
+        metric to Optuna, whose pruner may stop the trial (the metric must be one measured
+        every epoch: on the training split or the evaluation split).  The workers then open
+        the study by its storage URL, so it must be reachable from them (a file on a local
+        cluster, a database server on a distributed one).
+    metric : one of ``METRICS`` (default: ``evaluation_accuracy``); accuracies are
+        maximised, costs minimised.  The final network's value is the trial's value.
+    workers, scheduler, client : start a ``LocalCluster`` of ``workers`` single-threaded
+        processes (default: one per core, BLAS pinned to one thread), or connect to the
+        scheduler at this address, or use this ``distributed.Client``.
+    storage : an Optuna storage URL (default ``sqlite:///sweep.db`` in the working
+        directory).  The same sweep run again resumes from it.
+    study : study name (default: derived from the sweep's definition, so that running the
+        same sweep again finds its study).
+    checkpoint_dir : where trials keep their checkpoints (default: beside an SQLite file,
+        else ``./sweep-checkpoints``); it must be reachable from the workers to resume on
+        another worker (else the trial starts again, to the same result).
+    resources : Dask resources each trial needs, e.g. ``{"GPU": 1}`` (workers started
+        here get the same resources; on a cluster, start workers with ``--resources``).
+    configure : ``params -> (network kwargs, fit kwargs)`` for one trial (default: each
+        parameter in ``NETWORK_KEYS`` goes to the network, every other to ``fit``).  With a
+        ``configure`` function the swept names are its own (e.g. ``variant`` naming a whole
+        architecture) and ``network`` / ``fit`` are only recorded in the definition.
+    heartbeat : seconds between the driver's heartbeats for running trials; a killed
+        sweep's trials count as stale after three missed beats.
+    progress : show a progress bar over the trials (stderr).
+    on_message : called with the sweep's notes (study resumed, stale trials retried, ...).
+    """
+    say = on_message or (lambda text: log.info("%s", text))
+    fit = dict(fit or {})
+    network = {"seed": 0, **network}  # one seed for every trial unless seed is swept
+    grid = {k: list(v) for k, v in (grid or {}).items()}
+    space = {k: tuple(v) for k, v in (space or {}).items()}
+    search = search or ("grid" if grid and not space else "tpe")
+    data_key = _data_key(data, network)
+    definition = _definition(network, fit, grid, space, search, prune, metric, data_key,
+                             named=configure is None)
+    metric = definition["metric"]
+    if search != "grid":
+        trials = 20 if trials is None else _positive(trials, "trials")
+    configure = configure or functools.partial(_route, network, fit)
+    storage = storage or f"sqlite:///{Path('sweep.db').resolve()}"
+    study_name = study or default_study_name(definition)
+    own_folders = 2 if checkpoint_dir is None else 1  # made here; removed when empty
+    checkpoint_dir = Path(checkpoint_dir or _default_checkpoints(storage, study_name))
+    heartbeat = float(heartbeat)
+    if not heartbeat > 0:
+        raise ValueError(f"heartbeat must be a positive number of seconds, got {heartbeat}")
+
+    rdb = _rdb_storage(storage, heartbeat)
+    the_study = _open_study(rdb, study_name, definition, trials)
+    _recover(the_study, rdb, heartbeat, say)
+    n_total = _n_grid(grid) if search == "grid" else trials
+    ran = 0
+    if _outstanding(the_study, definition, n_total) == 0:
+        say(f"study {study_name!r}: every trial has run; nothing to do")
+    else:
+        with _connect(client, scheduler, workers, resources) as dask_client:
+            _check_resources(dask_client, resources)
+            source = _data_source(dask_client, data, network, data_key)
+            ran = _drive(dask_client, the_study, rdb, definition,
+                         _distributions(grid, space, search), n_total, source, configure,
+                         checkpoint_dir, resources, heartbeat, progress, say)
+    for folder in (checkpoint_dir, checkpoint_dir.parent)[:own_folders]:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+    rows = table(the_study, metric, definition["params"])
+    return SweepResult(the_study, rows, metric, definition["direction"],
+                       definition["params"], storage, ran, definition)
+
+
+def _drive(client, study, rdb, definition, distributions, n_total, source, configure,
+           checkpoint_dir: Path, resources, heartbeat, progress, say) -> int:
+    """Ask Optuna for trials, run them on Dask, tell Optuna the results."""
+    pending: dict[Any, Any] = {}  # future -> optuna Trial
+    bar = _Bar(study, n_total, definition) if progress else None
+    ran = 0
+    try:
+        while True:
+            # One trial more than the workers' threads: a worker that finishes starts the
+            # queued one at once instead of waiting for Optuna's bookkeeping here.
+            capacity = sum(client.nthreads().values()) + 1
+            while len(pending) < capacity and _outstanding(study, definition, n_total) > 0:
+                with warnings.catch_warnings():  # heartbeats: recorded by this loop
+                    warnings.filterwarnings("ignore", "Heartbeat of storage")
+                    trial = study.ask(distributions)
+                rdb.record_heartbeat(trial._trial_id)
+                job = _job(trial, rdb.url, study.study_name, definition, configure,
+                           checkpoint_dir, source.key)
+                future = client.submit(_run_trial, job, source.ref, pure=False,
+                                       key=f"xmlp-trial-{trial.number}-{uuid.uuid4().hex[:8]}",
+                                       resources=dict(resources) if resources else None)
+                pending[future] = trial
+            if not pending:
+                break
+            try:
+                distributed.wait(list(pending), timeout=heartbeat,
+                                 return_when="FIRST_COMPLETED")
+            except (TimeoutError, distributed.TimeoutError):
+                pass
+            for trial in pending.values():
+                rdb.record_heartbeat(trial._trial_id)
+            for future in [f for f in pending if f.done()]:
+                trial = pending.pop(future)
+                _tell(study, trial, _result(future), say)
+                future.release()  # a lost worker must not recompute a finished trial
+                ran += 1
+                if bar is not None:
+                    bar.update(study)
+    except BaseException:
+        _abandon(study, client, pending)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return ran
+
+
+class _Bar:
+    """tqdm over the sweep's trials, with the best value so far."""
+
+    def __init__(self, study, total: int, definition: dict):
+        from tqdm.auto import tqdm
+
+        self.metric, self.total = definition["metric"], total
+        self.bar = tqdm(total=total, desc="trials", unit="trial", dynamic_ncols=True,
+                        mininterval=0.2, leave=True)
+        self.update(study)
+
+    def update(self, study) -> None:
+        finished = [t for t in study.get_trials(deepcopy=False)
+                    if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+                    or (t.state == TrialState.FAIL and t.user_attrs.get(_ATTR, {}).get("error"))]
+        self.bar.n = min(len(finished), self.total)
+        done = [t.value for t in finished if t.state == TrialState.COMPLETE]
+        if done:
+            best = max(done) if study.direction.name == "MAXIMIZE" else min(done)
+            shown = f"{100 * best:.2f}%" if self.metric.endswith("accuracy") else f"{best:.4g}"
+            self.bar.set_postfix_str(f"best {self.metric} {shown}", refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()

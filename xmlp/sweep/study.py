@@ -1,0 +1,180 @@
+"""The Optuna study and its storage: the sampler and pruner a sweep's definition names, the
+RDB storage with heartbeats (stale trials failed and queued again), opening a study and
+checking that it holds this sweep, how many trials are still to run, recording each
+trial's result, and the folder beside the storage where trials keep their checkpoints."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+_ATTR = "xmlp_sweep"  # user attribute: the sweep's definition (study), the result (trial)
+
+
+class _GridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler, minus its ``study.stop()`` when the grid is exhausted: that
+    request is for ``Study.optimize``; here the driver counts the grid points itself."""
+
+    def after_trial(self, study, trial, state, values) -> None:
+        pass
+
+
+def _sampler(definition: dict, seed: int):
+    if definition["search"] == "grid":
+        return _GridSampler(definition["grid"], seed=seed)
+    if definition["search"] == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def _pruner(name: str, max_epochs: int):
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs,
+                                              reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+@contextmanager
+def _quiet_experimental():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+def _engine_kwargs(url: str) -> dict:
+    # Several processes write one SQLite file: wait for its lock instead of failing.
+    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+
+
+def _rdb_storage(url: str, heartbeat: float) -> optuna.storages.RDBStorage:
+    """The driver's storage: heartbeats for running trials, stale ones failed and retried."""
+    if not isinstance(url, str):
+        raise TypeError(f"storage must be an Optuna storage URL, got {url!r}")
+    with _quiet_experimental():
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs=_engine_kwargs(url), heartbeat_interval=heartbeat,
+            grace_period=3 * heartbeat,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                max_retry=3, inherit_intermediate_values=True))
+
+
+def _open_study(rdb, name: str, definition: dict, trials: int | None) -> optuna.Study:
+    seed = int(definition["network"].get("seed") or 0)
+    with _quiet_experimental():
+        study = optuna.create_study(
+            storage=rdb, study_name=name, direction=definition["direction"],
+            sampler=_sampler(definition, seed),
+            pruner=_pruner(definition["prune"], definition["max_epochs"]), load_if_exists=True)
+    stored = study.user_attrs.get(_ATTR)
+    if stored is None:
+        study.set_user_attr(_ATTR, definition)
+    elif stored != definition:
+        diff = sorted(k for k in {**stored, **definition} if stored.get(k) != definition.get(k))
+        raise ValueError(f"study {name!r} in this storage holds another sweep (it differs in "
+                         f"{', '.join(diff)}); give another study name or storage")
+    return study
+
+
+def _recover(study: optuna.Study, rdb, heartbeat: float, say) -> None:
+    """Fail the trials a killed sweep left running (Optuna's heartbeat check) and let its
+    retry callback queue them again; wait while a live sweep's heartbeats may still come.
+
+    Optuna never counts a running trial without any heartbeat as stale, and a sweep killed
+    between creating a trial and its first heartbeat leaves one; so every trial still
+    running gets one heartbeat here: a live sweep keeps renewing it, a dead one's goes
+    stale after the grace period like any other."""
+    with _quiet_experimental():
+        optuna.storages.fail_stale_trials(study)
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if not running:
+        return
+    for t in running:
+        rdb.record_heartbeat(t._trial_id)
+    grace = 3 * heartbeat
+    wait = grace + heartbeat + 1.5  # SQLite's clock has whole seconds
+    say(f"{len(running)} trial(s) of study {study.study_name!r} are marked running; waiting "
+        f"up to {wait:.0f} s for their heartbeats to go stale (a killed sweep) or for them "
+        f"to finish (a sweep still running elsewhere)")
+    deadline = time.monotonic() + wait
+    while running and time.monotonic() < deadline:
+        time.sleep(min(1.0, heartbeat / 2))
+        with _quiet_experimental():
+            optuna.storages.fail_stale_trials(study)
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if running:
+        say(f"{len(running)} trial(s) still have live heartbeats: another sweep runs them")
+
+
+def _outstanding(study: optuna.Study, definition: dict, n_total: int) -> int:
+    """How many more trials to ask for: queued retries plus what the target still lacks."""
+    trials = study.get_trials(deepcopy=False)
+    superseded = _superseded(trials)
+    live = [t for t in trials if t.number not in superseded]
+    waiting = sum(t.state == TrialState.WAITING for t in live)
+    if definition["search"] == "grid":
+        grid = definition["grid"]
+        covered = {t.system_attrs["grid_id"] for t in live if "grid_id" in t.system_attrs
+                   and t.system_attrs.get("search_space") == {k: grid[k] for k in
+                                                               sorted(grid)}}
+        return waiting + max(0, n_total - len(covered))
+    return waiting + max(0, n_total - len(live))
+
+
+def _superseded(trials) -> set[int]:
+    """Numbers of failed trials that a retry replaced (Optuna's retry history)."""
+    out = set()
+    for t in trials:
+        out.update(t.system_attrs.get("retry_history", []))
+    return {n for n in out if n < len(trials) and trials[n].state == TrialState.FAIL
+            and not trials[n].user_attrs.get(_ATTR, {}).get("error")}
+
+
+def _tell(study, trial, result: dict, say) -> None:
+    state = result["state"]
+    keys = ("metrics", "epochs", "stop_reason", "seconds", "history", "evaluation",
+            "resumed_from", "error")
+    # One attribute, one write: with SQLite every write is a commit.
+    trial.set_user_attr(_ATTR, {k: result[k] for k in keys if result.get(k) is not None})
+    try:
+        if state == "complete":
+            study.tell(trial, result["value"])
+        elif state == "pruned":
+            study.tell(trial, state=TrialState.PRUNED)
+        else:
+            study.tell(trial, state=TrialState.FAIL)
+    except (ValueError, RuntimeError) as exc:  # another sweep failed it as stale meanwhile
+        say(f"trial {trial.number}: could not record its result ({exc})")
+
+
+def _abandon(study, client, pending) -> None:
+    """Interrupted: stop the running trials and queue them again (Optuna's retry callback),
+    so that the next run of the sweep takes them up at once."""
+    if not pending:
+        return
+    try:
+        client.cancel(list(pending))
+    except Exception:  # noqa: BLE001 - the cluster may be gone already
+        pass
+    retry = study._storage.get_heartbeat_stale_trial_callback()
+    for trial in pending.values():
+        try:
+            frozen = study.tell(trial, state=TrialState.FAIL)
+            if retry is not None:
+                with _quiet_experimental():
+                    retry(study, frozen)
+        except Exception:  # noqa: BLE001 - the next run's heartbeat check catches it
+            pass
+
+
+def _default_checkpoints(storage: str, study: str) -> Path:
+    if storage.startswith("sqlite:///") and storage != "sqlite:///:memory:":
+        db = Path(storage.removeprefix("sqlite:///"))
+        return db.with_name(db.stem + "-checkpoints") / study
+    return Path("sweep-checkpoints").resolve() / study
