@@ -20,7 +20,7 @@ LAYERS = {
     "xmlp.datasets": 1,  # data: NumPy only, beside the math
     "xmlp.optim": 2, "xmlp.augment": 2, "xmlp.engine": 2, "xmlp.compiled": 2,  # the engine
     "xmlp.history": 2, "xmlp.schedule": 2,  # what a fit records; how eta changes
-    "xmlp.io": 3, "xmlp.checkpoint": 3,
+    "xmlp.io": 3, "xmlp.checkpoint": 3, "xmlp.export": 3,  # network files, ONNX graphs
     "xmlp.train": 4,
     "xmlp.model": 5,
     "xmlp": 6,  # the public namespace gathers the layers below it
@@ -111,7 +111,8 @@ def test_imports_point_down_the_layers():
 
 def test_import_xmlp_imports_no_optional_library():
     code = ("import sys, xmlp; heavy = {'sklearn', 'scipy', 'dask', 'distributed', 'optuna', "
-            "'torch', 'jax', 'matplotlib', 'cupy', 'array_api_strict'}; "
+            "'torch', 'jax', 'matplotlib', 'cupy', 'array_api_strict', "
+            "'onnx', 'onnxruntime', 'skl2onnx'}; "
             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=PKG.parent)

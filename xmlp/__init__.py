@@ -16,12 +16,14 @@ Layers (imports only point down the list; ``tests/test_layers.py`` checks it):
   backprop BP1-BP4);
 * learning -- ``optim`` (update rules with explicit state: SGD, momentum, Nesterov, Adam),
   then ``train`` (the epoch loop, monitors, early stopping, schedules, divergence);
-* persistence -- ``io`` (network files), ``checkpoint`` (training state), ``datasets``;
-  they depend on the math, never the other way round;
+* persistence -- ``io`` (network files), ``checkpoint`` (training state), ``export``
+  (ONNX graphs, for ``Network.to_onnx``), ``datasets``; they depend on the math, never
+  the other way round;
 * facade -- ``model``: the ``Network`` users get, the math plus ``fit`` and ``save``;
 * front ends -- ``nielsen`` (the book's interfaces), ``cli`` (the ``xmlp`` command) and
-  the optional ``sklearn``, ``sweep`` and ``recipes``.  ``import xmlp`` imports none of the
-  optional libraries (scikit-learn, Dask, Optuna, torch, JAX, matplotlib).
+  the optional ``sklearn``, ``sweep``, ``recipes`` and ``onnx`` (skl2onnx converters).
+  ``import xmlp`` imports none of the optional libraries (scikit-learn, Dask, Optuna,
+  torch, JAX, matplotlib, onnx, ONNX Runtime, skl2onnx).
 """
 
 from . import datasets

@@ -5,6 +5,7 @@
     xmlp train --dataset fashion-mnist --epochs 1 --plot curves.png --log history.csv
     xmlp evaluate net.json --dataset mnist --misclassified wrong.png
     xmlp predict net.json digit.png t10k-images-idx3-ubyte.gz
+    xmlp export net.json net.onnx                # ONNX (extra onnx); xmlp predict net.onnx ...
     xmlp info
     xmlp sweep --grid eta=0.1,0.5,1.0 --grid lmbda=0,1 --epochs 3   # Dask + Optuna
 
@@ -22,7 +23,7 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from . import evaluate, info, predict, reproduce, sweep, train
+from . import evaluate, export, info, predict, reproduce, sweep, train
 from .errors import (
     FAILED,
     INTERRUPTED,
@@ -40,7 +41,7 @@ from .presets import PRESETS
 
 __all__ = ["main", "build_parser", "PRESETS", "COMMANDS"]
 
-COMMANDS = (train, evaluate, predict, info, reproduce, sweep)
+COMMANDS = (train, evaluate, predict, export, info, reproduce, sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:

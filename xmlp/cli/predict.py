@@ -9,6 +9,7 @@ import numpy as np
 
 from . import options as opt
 from .data import check_n_in, infer_fold, load_model, predict_numpy, read_images, transform
+from .errors import CLIError, one_line
 
 NAME = "predict"
 
@@ -23,7 +24,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     "border is brighter than mid-gray - dark ink on white paper - is inverted "
                     "to MNIST's white-on-black.",
         formatter_class=opt.HelpFormatter)
-    pr.add_argument("model", metavar="MODEL", help="network file (.json or .npz)")
+    pr.add_argument("model", metavar="MODEL",
+                    help="network file (.json or .npz), or an ONNX model (.onnx, e.g. from "
+                         "'xmlp export'; run with ONNX Runtime, pip install 'xmlp[onnx]')")
     pr.add_argument("images", metavar="IMAGES", nargs="+", help="IDX or PNG files")
     pr.add_argument("--dataset", default=None, metavar="NAME",
                     help="name the classes as this dataset does (e.g. fashion-mnist); "
@@ -37,7 +40,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    net = load_model(args)
+    onnx = args.model.lower().endswith(".onnx")
+    net = OnnxModel(args.model) if onnx else load_model(args)
     if args.dataset is not None:
         from ..datasets.registry import dataset_info
 
@@ -56,7 +60,42 @@ def run(args: argparse.Namespace) -> int:
         batches.append(images.reshape(len(images), -1))
     X = transform(np.concatenate(batches), fold, shape)
     check_n_in(net, X.shape[1], fold)
-    labels = predict_numpy(net, X)
+    labels = net.predict(X) if onnx else predict_numpy(net, X)
     for source, label in zip(sources, labels):
         print(f"{source}\t{int(label)}\t{classes[int(label)]}")
     return 0
+
+
+class OnnxModel:
+    """An ONNX model from ``xmlp export`` run by ONNX Runtime on the CPU: ``sizes`` (inputs
+    and outputs) and ``predict`` (the 'class' output, else the argmax of the first)."""
+
+    def __init__(self, path: str):
+        if not Path(path).is_file():
+            raise CLIError(f"model file {path} not found")
+        try:
+            import onnxruntime
+        except ImportError as exc:
+            raise CLIError(f"running an ONNX model needs ONNX Runtime ({one_line(exc)}); "
+                           "install it with: pip install 'xmlp[onnx]'") from exc
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ONNX Runtime's own exception types
+            raise CLIError(f"{path}: not a model ONNX Runtime can run "
+                           f"({one_line(exc)})") from exc
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        shape_in, shape_out = inputs[0].shape, outputs[0].shape
+        if (len(inputs) != 1 or len(shape_in) != 2 or not isinstance(shape_in[1], int)
+                or len(shape_out) != 2 or not isinstance(shape_out[1], int)):
+            raise CLIError(f"{path}: expected one input X (N, n_in) and outputs (N, n_out) "
+                           "as 'xmlp export' writes them")
+        self.input = inputs[0]
+        self.sizes = [shape_in[1], shape_out[1]]
+        self.dtype = np.float64 if self.input.type == "tensor(double)" else np.float32
+        self.has_class = any(o.name == "class" for o in outputs)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        wanted = ["class"] if self.has_class else [self.session.get_outputs()[0].name]
+        (out,) = self.session.run(wanted, {self.input.name: X.astype(self.dtype)})
+        return out if self.has_class else np.argmax(out, axis=1)
