@@ -17,7 +17,7 @@ The gradients returned are *sums* over the mini-batch, as network.py's ``nabla_b
 ``nabla_w`` are; the update divides by the batch size.
 
 This is the math layer: it knows nothing of training loops, update rules or files.  The
-``Network`` users get (``xmlp.Network``, :mod:`xmlp.model`) adds ``fit`` and ``save`` on top.
+``Network`` users get (``xmlp.Network``, ``xmlp.model``) adds ``fit`` and ``save`` on top.
 """
 
 from __future__ import annotations
