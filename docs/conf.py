@@ -41,8 +41,6 @@ root_doc = "index"
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
                     "auto_examples/*.zip", "auto_examples/*.json",
                     "auto_examples/*.codeobj.json", "auto_examples/*.md5"]
-templates_path = ["_templates"]
-html_static_path = ["_static"]
 
 # -- MyST (the Markdown pages: architecture, conformance, recipes, guide) ---------------
 myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
@@ -112,7 +110,7 @@ sphinx_gallery_conf = {
     "reset_argv": "xmlp_gallery.reset_argv",
     "download_all_examples": False,
     "remove_config_comments": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "ExampleTitleSortKey",  # "Chapter 1", "Chapter 3", ...
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
     "show_memory": False,

@@ -7,11 +7,15 @@ MNIST sample is split into 3000 training and 1000 validation images (the book: 5
 10 000).  L2 strength: the book's lmbda = 5.0 for n = 50 000 is a weight decay of
 lmbda / n = 1e-4 per example; lmbda = 0.5 on 3000 images is a similar 1.7e-4.
 
+From the command line::
+
     python examples/network2_ch3.py --backend torch --plot
 
 ``--plot`` draws chapter 3's learning curves: the cost and the accuracy on the training
 and validation data, epoch by epoch.
 """
+
+# sphinx_gallery_multi_image = "single"
 
 import argparse
 import os

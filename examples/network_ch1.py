@@ -7,11 +7,15 @@ training, and ``(x, label)`` with an integer label for testing -- what Nielsen's
 ``mnist_loader.load_data_wrapper`` returns.  Runs on the embedded MNIST sample (4000 training /
 1000 test images), so it works offline; the book trains on 50 000 images and reaches ~95%.
 
+From the command line::
+
     python examples/network_ch1.py --backend numpy --plot
 
 ``--plot`` draws what the 30 hidden neurons learned (each one's 784 input weights as a
 28x28 image: red positive, blue negative) and the test images the network gets wrong.
 """
+
+# sphinx_gallery_multi_image = "single"
 
 import argparse
 import time

@@ -6,11 +6,15 @@ Each 28x28 image loses its 3-pixel blank border and is averaged over 2x2 blocks
 about 2 700 parameters instead of 24 000.  The softmax layer's outputs are a probability
 distribution over the ten digits (chapter 3).
 
+From the command line::
+
     python examples/softmax_downsampled.py --backend torch --plot
 
 ``--plot`` draws the 20 hidden neurons' input weights as 11x11 images and the softmax
 layer's probabilities for the first test digits.
 """
+
+# sphinx_gallery_multi_image = "single"
 
 import argparse
 import time

@@ -5,11 +5,15 @@ The book's chapter-2 exercise, done: a whole mini-batch goes through backpropaga
 matrix product per layer (Z = A @ W + b) instead of a Python loop over examples.  Cross-entropy
 cost, network2's normalized initialisation, eta = 0.5, on any backend.
 
+From the command line::
+
     python examples/vectorized.py --backend array_api_strict --plot
 
 ``--plot`` draws the learning curves from the returned ``History`` and the test digits
 the trained network gets wrong.
 """
+
+# sphinx_gallery_multi_image = "single"
 
 import argparse
 import time
