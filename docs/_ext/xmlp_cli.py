@@ -14,7 +14,7 @@ from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
-WIDTH = "88"  # argparse wraps help text to $COLUMNS
+WIDTH = "80"  # argparse wraps help text to $COLUMNS; 80 fits the page
 
 
 def _help(parser) -> str:
