@@ -13,10 +13,11 @@ import importlib
 import numpy as np
 import pytest
 
-MODULES = ["xmlp", "xmlp.model", "xmlp.network", "xmlp.train", "xmlp.io",
-           "xmlp.datasets", "xmlp.datasets.core", "xmlp.nielsen"]
+MODULES = ["xmlp", "xmlp.model", "xmlp.network", "xmlp.train", "xmlp.io", "xmlp.backend",
+           "xmlp.datasets", "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen"]
 #: Modules that must hold at least one example (the API pages' main entries).
-WITH_EXAMPLES = {"xmlp.model", "xmlp.network", "xmlp.train", "xmlp.datasets.core"}
+WITH_EXAMPLES = {"xmlp.model", "xmlp.network", "xmlp.train", "xmlp.backend",
+                 "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen"}
 
 
 def _tests(name: str) -> list[doctest.DocTest]:

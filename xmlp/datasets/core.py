@@ -179,6 +179,12 @@ def one_hot(y, n_classes: int | None = None, dtype="float32") -> np.ndarray:
 
     ``n_classes`` defaults to ``max(y) + 1``. Raises ``TypeError`` for non-integer labels and
     ``ValueError`` for labels outside 0..n_classes-1 or a y that is not 1-D.
+
+    >>> from xmlp.datasets import one_hot
+    >>> one_hot([0, 2, 1], n_classes=4, dtype="float64")
+    array([[1., 0., 0., 0.],
+           [0., 0., 1., 0.],
+           [0., 1., 0., 0.]])
     """
     y = np.asarray(y)
     if y.dtype.kind not in "iu":
