@@ -15,6 +15,10 @@ import json
 import pathlib
 import sys
 
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
 HERE = pathlib.Path(__file__).resolve().parent
 DOCS = HERE.parent
 ROOT = DOCS.parent
@@ -29,21 +33,26 @@ def _module(folder: pathlib.Path, name: str):
     return importlib.import_module(name)
 
 
-def _kind(path: pathlib.Path, doc: dict) -> str:
+def _kind(path: pathlib.Path, doc: dict) -> str | None:
+    """Which report wrote ``doc`` (None: a format this page maker does not know)."""
     if path == CONFORMANCE:
         return "conformance"
     if doc.get("kind") == "sweep" or path.name.startswith("sweep-"):
         return "sweep"
     if path.name.startswith("estimator-"):
         return "estimator"
-    return "epoch"
+    if "records" in doc and "runs" in doc:
+        return "epoch"
+    return None
 
 
-def render(path: pathlib.Path) -> tuple[str, str, str]:
-    """(kind, page name, Markdown) for one results document."""
+def render(path: pathlib.Path) -> tuple[str, str, str] | None:
+    """(kind, page name, Markdown) for one results document; None for an unknown format."""
     doc = json.loads(path.read_text())
     kind = _kind(path, doc)
     stem = path.stem
+    if kind is None:
+        return None
     if kind == "conformance":
         md = _module(ROOT / "tests", "conformance_report")._markdown(doc["meta"], doc["rows"])
     elif kind == "sweep":
@@ -71,12 +80,19 @@ def generate(app=None) -> list[tuple[str, str, str]]:
     OUT.mkdir(parents=True, exist_ok=True)
     pages = []
     for path in sorted(RESULTS.glob("*.json")):
-        kind, stem, md = render(path)
+        rendered = render(path)
+        if rendered is None:
+            logger.info("reports: no page for %s (unknown format)", path.name)
+            continue
+        kind, stem, md = rendered
         name = f"epoch-{stem}" if kind == "epoch" else stem  # globbed by reports/index.md
         page = OUT / f"{name}.md"
         if not page.exists() or page.read_text() != md:  # unchanged pages are not re-read
             page.write_text(md)
         pages.append((kind, name, md.partition("\n")[0].lstrip("# ")))
+    for old in OUT.glob("*.md"):  # pages of results documents no longer in the repository
+        if old.stem not in {name for _, name, _ in pages}:
+            old.unlink()
     return pages
 
 
