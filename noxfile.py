@@ -1,10 +1,11 @@
-"""Sessions: tests(backend), bench(backend), conformance, gpu, fuzz, lint.  The backends
-come from backends/.
+"""Sessions: tests(backend), bench(backend), conformance, gpu, fuzz, lint, docs.  The
+backends come from backends/.
 
     nox -s tests                     # every backend (cupy skips without a GPU)
     nox -s "tests(backend='torch')"  # one backend
     nox -s gpu                       # scripts/gpu_check.py (skips at once without a GPU)
     nox -s lint
+    nox -s docs                      # the Sphinx site -> docs/_build/html/index.html
 
 uv creates the environments where it is installed (virtualenv otherwise).  PyTorch is always
 installed with pip and pinned (backends/torch.py): pip takes the local CPU wheel, whereas an
@@ -23,7 +24,7 @@ import backends  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "docs"]
 nox.options.error_on_missing_interpreters = False
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -151,3 +152,14 @@ def lint(session: nox.Session) -> None:
     """ruff on the whole tree."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: guide, API reference, the examples run as a gallery, the
+    reports rendered from benchmarks/results/*.json.  Warnings are errors and every
+    cross-reference must resolve (-W -n); writes docs/_build/html/index.html.
+    ``nox -s docs -- -E`` rebuilds every page."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "docs"))
+    session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", *session.posargs,
+                "docs", "docs/_build/html", env={"MPLBACKEND": "Agg"})

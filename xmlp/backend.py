@@ -234,7 +234,15 @@ def _is_numpy_dtype(dtype: Any, name: str) -> bool:
 
 
 def to_numpy(x: Any) -> np.ndarray:
-    """Copy any supported array (NumPy, CuPy, torch, array-api-strict) to a NumPy array."""
+    """Copy any supported array (NumPy, CuPy, torch, JAX, array-api-strict) to a NumPy array.
+
+    Examples
+    --------
+    >>> import xmlp
+    >>> net = xmlp.Network([4, 3, 2], dtype="float64", seed=0)
+    >>> xmlp.to_numpy(net.weights[0]).shape
+    (3, 4)
+    """
     if isinstance(x, (np.ndarray, np.generic)) or not array_api_compat.is_array_api_obj(x):
         return np.asarray(x)  # NumPy scalars (from reductions), Python numbers and lists
     if array_api_compat.is_torch_array(x):

@@ -17,15 +17,49 @@ from . import io, network, train
 __all__ = ["Network", "load"]
 
 
+def _method_doc(doc: str | None) -> str | None:
+    """``train.fit``'s docstring without its ``net`` parameter: the method's docstring."""
+    if doc is None:  # python -OO
+        return None
+    lines = doc.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("net : "))
+    end = start + 1
+    while lines[end].startswith(" " * 8):
+        end += 1
+    return "".join(lines[:start] + lines[end:])
+
+
 class Network(network.Network):
     __doc__ = network.Network.__doc__
 
     def fit(self, X: Any, y: Any, **kwargs: Any) -> train.History:
-        """Train by mini-batch SGD (or Adam); see :func:`xmlp.train.fit` for the arguments."""
         return train.fit(self, X, y, **kwargs)
 
+    fit.__doc__ = _method_doc(train.fit.__doc__)
+
     def save(self, path: Any) -> None:
-        """Save as network2-compatible JSON (``.json``) or as ``.npz``; see :mod:`xmlp.io`."""
+        """Save the network to a file, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            ``.npz`` writes NumPy's archive format (read back with ``allow_pickle=False``);
+            any other suffix writes network2.py's JSON format plus xmlp's own keys
+            (activations, initialisation, dtype), which network2.py itself can read.
+
+        See Also
+        --------
+        xmlp.load : Read it back, on any backend.
+
+        Examples
+        --------
+        >>> import os, tempfile, xmlp
+        >>> net = xmlp.Network([4, 3, 2], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.json")
+        >>> net.save(path)
+        >>> xmlp.load(path).sizes
+        [4, 3, 2]
+        """
         io.save(self, path)
 
     def to_onnx(self, path: Any = None, *, dtype: Any = None, opset: Any = None) -> Any:
@@ -47,5 +81,39 @@ class Network(network.Network):
 def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = None) -> Network:
     """Load a network saved by xmlp (JSON or ``.npz``) or by network2.py (JSON).
 
-    ``dtype`` defaults to the saved one (network2 files: float64)."""
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file :meth:`Network.save` or network2.py's ``save`` wrote.
+    backend : str or module, default "numpy"
+        The backend to load onto, whichever one saved the file.
+    device : object, optional
+        The backend's device (default: the namespace's default device).
+    dtype : {"float32", "float64"} or None, default None
+        None keeps the saved dtype (network2.py's files: float64).
+
+    Returns
+    -------
+    Network
+        The network, with the saved sizes, activations, cost and parameters.
+
+    Raises
+    ------
+    ValueError
+        When the file is damaged, is not a network file, or its arrays do not match its
+        ``sizes``.
+    OSError
+        When the file cannot be read.
+    xmlp.BackendUnavailable
+        When the backend is not installed.
+
+    Examples
+    --------
+    >>> import os, tempfile, xmlp
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> xmlp.Network([784, 30, 10], dtype="float64", seed=0).save(path)
+    >>> net = xmlp.load(path)
+    >>> net.sizes, net.cost.name, net.weights[0].dtype
+    ([784, 30, 10], 'quadratic', dtype('float64'))
+    """
     return io.load(path, backend, device, dtype, cls=Network)

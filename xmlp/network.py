@@ -17,7 +17,7 @@ The gradients returned are *sums* over the mini-batch, as network.py's ``nabla_b
 ``nabla_w`` are; the update divides by the batch size.
 
 This is the math layer: it knows nothing of training loops, update rules or files.  The
-``Network`` users get (``xmlp.Network``, :mod:`xmlp.model`) adds ``fit`` and ``save`` on top.
+``Network`` users get (``xmlp.Network``, ``xmlp.model``) adds ``fit`` and ``save`` on top.
 """
 
 from __future__ import annotations
@@ -141,18 +141,53 @@ class Network:
 
     Parameters
     ----------
-    sizes : neurons per layer, input first, e.g. ``[784, 30, 10]``.
-    hidden : activation of the hidden layers: "sigmoid", "tanh", "relu" or "identity".
-    output : output activation: "sigmoid", "softmax", "identity" or "exp"; default: the one
-        the cost goes with (softmax for log-likelihood, exp for poisson, sigmoid otherwise).
-    cost : "quadratic", "cross-entropy" (sigmoid output), "log-likelihood" (softmax output)
-        or "poisson" (exp output: Poisson regression, half the deviance).
-    init : "normalized" (network2, N(0, 1/n_in)), "large" (network.py, N(0, 1)), "glorot", "he".
-    backend : "numpy", "cupy", "torch", "array_api_strict" or an array-API namespace module.
-    device : the backend's device (default: the namespace's default device).
-    dtype : "float32" (default) or "float64".
-    seed : seeds the host ``numpy.random.Generator`` for initial weights, mini-batch order
-        and dropout masks; same seed => same run on every backend.
+    sizes : sequence of int
+        Neurons per layer, input first, e.g. ``[784, 30, 10]``.
+    hidden : {"sigmoid", "tanh", "relu", "identity"}, default "sigmoid"
+        Activation of the hidden layers.
+    output : {"sigmoid", "softmax", "identity", "exp"} or None, default None
+        Output activation; None picks the one the cost goes with (softmax for
+        log-likelihood, exp for poisson, sigmoid otherwise).
+    cost : {"quadratic", "cross-entropy", "log-likelihood", "poisson"}, default "quadratic"
+        "cross-entropy" goes with sigmoid outputs, "log-likelihood" with softmax outputs,
+        "poisson" with exp outputs (Poisson regression, half the deviance).
+    init : {"normalized", "large", "glorot", "he"}, default "normalized"
+        Initial weights: network2's N(0, 1/n_in), network.py's N(0, 1), Glorot or He.
+    backend : str or module, default "numpy"
+        "numpy", "cupy", "torch", "jax", "array_api_strict" or an array-API namespace
+        module.
+    device : object, optional
+        The backend's device (default: the namespace's default device), e.g. "cuda:1".
+    dtype : {"float32", "float64"}, default "float32"
+        Floating-point type of the parameters and computations.
+    seed : int or None, default None
+        Seeds the host ``numpy.random.Generator`` that draws the initial weights,
+        the mini-batch order and the dropout masks: the same seed gives the same run on
+        every backend.
+
+    Raises
+    ------
+    ValueError
+        For unknown names, sizes that are not positive integers, or a cost and output
+        that do not go together.
+    xmlp.BackendUnavailable
+        When the backend is not installed or the device does not exist.
+
+    See Also
+    --------
+    xmlp.load : Build a network from a saved file.
+
+    Examples
+    --------
+    >>> import xmlp
+    >>> net = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=0)
+    >>> net.sizes
+    [784, 30, 10]
+    >>> [w.shape for w in net.weights]       # network2's layout: (n_out, n_in)
+    [(30, 784), (10, 30)]
+    >>> data = xmlp.datasets.load("mnist-sample")
+    >>> net.predict(data.test.X[:5]).shape
+    (5,)
     """
 
     def __init__(self, sizes: Sequence[int], hidden: str = "sigmoid", output: str | None = None,
@@ -186,6 +221,7 @@ class Network:
 
     @property
     def device(self):
+        """The device the parameters live on."""
         return self.backend.device
 
     @property
@@ -259,7 +295,10 @@ class Network:
         return Z[-1], A[-1]
 
     def feedforward(self, X: Any, batch_size: int | None = None) -> Array:
-        """Output activations a^L, shape (n, n_out), on the network's backend."""
+        """Output activations a^L, shape (n, n_out), on the network's backend.
+
+        ``batch_size`` feeds the examples forward in chunks of that many rows (to bound
+        memory on a GPU); the result is the same."""
         step = None if batch_size is None else check.positive_int(batch_size, "batch_size")
         X = self._features(X)
         hint = "pass a smaller batch_size= to predict / feedforward to work in chunks"

@@ -58,7 +58,17 @@ class CrossEntropyCost:
 def book_data(X: Any, y: Any, one_hot: bool = False, n_classes: int = 10) -> list[tuple]:
     """(X (n, n_in), labels (n,)) -> the book's list of ``(x, y)`` pairs: x an (n_in, 1)
     column; y an (n_classes, 1) one-hot column (``one_hot=True``: training data, as
-    ``load_data_wrapper``'s) or the integer label (validation / test data)."""
+    ``load_data_wrapper``'s) or the integer label (validation / test data).
+
+    >>> from xmlp import datasets, nielsen
+    >>> data = datasets.load("mnist-sample", dtype="float64")
+    >>> training_data = nielsen.book_data(*data.train, one_hot=True)
+    >>> x, y = training_data[0]
+    >>> x.shape, y.shape, len(training_data)
+    ((784, 1), (10, 1), 4000)
+    >>> nielsen.book_data(*data.test)[0][1]      # test data: the integer label
+    0
+    """
     X, y = np.asarray(X), np.asarray(y)
     if one_hot:
         Y = np.eye(n_classes, dtype=X.dtype)[y]
@@ -88,7 +98,19 @@ class Network:
     """network.py's Network: quadratic cost, sigmoid neurons, N(0, 1) initialisation.
 
     ``backend``, ``device``, ``dtype``, ``seed`` are :class:`xmlp.Network`'s; ``compile``
-    is ``fit``'s (None: compiled epochs on JAX, eager elsewhere)."""
+    is ``fit``'s (None: compiled epochs on JAX, eager elsewhere).
+
+    >>> from xmlp import datasets, nielsen
+    >>> data = datasets.load("mnist-sample", dtype="float64")
+    >>> training_data = nielsen.book_data(*data.train, one_hot=True)
+    >>> test_data = nielsen.book_data(*data.test)
+    >>> net = nielsen.Network([784, 30, 10], seed=0)
+    >>> history = net.SGD(training_data, 2, 10, 3.0)   # epochs, mini_batch_size, eta
+    Epoch 0 complete
+    Epoch 1 complete
+    >>> net.evaluate(test_data) > 500                  # of 1000 test images
+    True
+    """
 
     _cost = "quadratic"
     _init = "large"

@@ -110,60 +110,130 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
         checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
         on_divergence: str = "raise", divergence_factor: float | None = 10.0,
         compile: bool | None = None) -> History:
-    """Train ``net`` on (X, y) by mini-batch SGD and return the :class:`History`.
+    """Train the network by mini-batch SGD (or Adam) and return the per-epoch history.
 
-    X : (n, n_in) features (the network's backend, or NumPy / lists: moved once).
-    y : class indices (n,) or one-hot targets (n, n_out).
-    epochs, batch_size : as network.py; the last mini-batch may be smaller.
-    eta : learning rate; default the book's value for the cost (3.0 quadratic, 0.5 otherwise)
-        with SGD, 0.001 with Adam.
-    lmbda : L2 strength, network2's weight decay (1 - eta lmbda / n).
-    l1 : L1 strength (the chapter-3 L1 update, W -= eta l1/n sign(W)).
-    momentum, nesterov : classical (or Nesterov) momentum coefficient mu in [0, 1) for SGD.
-    optimizer : "sgd" (default) or "adam", or an :mod:`xmlp.optim` rule object.
-    beta1, beta2, epsilon : Adam's decay rates of the moment estimates and its epsilon
-        (Kingma & Ba's Algorithm 1; ``optim.Adam(form="efficient")`` is scikit-learn's).
-    dropout : probability of dropping each hidden neuron during training (inverted dropout).
-    shift, flip, image_shape : data augmentation (:mod:`xmlp.augment`): every epoch each
-        training image is moved by up to ``shift`` pixels in each direction and, with
-        ``flip``, mirrored left-right with probability 1/2, at random; ``image_shape``
-        (height, width) defaults to a square image of ``sizes[0]`` pixels.
-    evaluation_data : (X_eval, y_eval), or ``validation`` = a fraction / count of the training
-        rows held out at random (drawn from the network's seeded generator).
-    early_stopping : stop after this many epochs without a better evaluation accuracy and
-        restore the best weights.
-    schedule : Nielsen's schedule: halve eta after this many epochs without improvement of
-        the evaluation accuracy; stop when eta has fallen to 1/128 of its initial value.
-    anneal : a fixed schedule over the ``epochs``, watching nothing: ``"cosine"`` (epoch e of
-        E runs at eta (1 + cos(pi e / E)) / 2) or ``"linear"`` (eta (1 - e / E)).  It needs no
-        evaluation data, so the final network can train on every labelled image.
-    monitor : which of ``MONITORS`` to record each epoch; default all that the data allows.
-    verbose : True prints network.py's "Epoch j: c / n" line; 2 adds network2's cost lines.
-    callback : called as ``callback(epoch, history)`` after every epoch.
-    progress : called as ``progress(epoch, batches_done, n_batches)`` after every mini-batch
-        (host-side counter only, no device synchronisation); compiled, after each of about
-        50 calls per epoch, each once its steps have run.
-    checkpoint, checkpoint_every : write the whole training state to this path (atomically)
-        every ``checkpoint_every`` epochs and when training stops (:mod:`xmlp.checkpoint`).
-    resume : continue the fit saved in this checkpoint: give the same data and settings;
-        ``epochs`` counts the epochs already done.  A run killed at any moment and resumed
-        ends with exactly the weights of an uninterrupted run.
-    on_divergence : "raise" (default) or "stop": return the history (stop_reason
-        "diverged") instead of raising :class:`TrainingDiverged`.
-    divergence_factor : training has diverged when the weights or a monitored cost are not
-        finite, or -- when the training cost is monitored -- when it exceeds this factor
-        times the cost before training (None: only non-finite values count).  Bounded
-        costs (quadratic with sigmoid outputs) cannot blow up; a too-large eta saturates
-        such a network instead, which this cannot detect.
-    compile : run each epoch as one compiled XLA program (:mod:`xmlp.engine`: the same
-        steps and numbers as the eager loop, much faster on a GPU).  None (default):
-        compiled where the backend can (JAX), eager elsewhere; True: compiled (a
-        ValueError on a backend that cannot); False: eager.  The first epoch of a new
-        shape pays the compilation, recorded in ``History.compile_seconds``.
+    network2.py's ``SGD`` on arrays: each epoch shuffles the training set, runs one
+    backpropagation and update per mini-batch, then records the monitored costs and
+    accuracies.  The network's parameters are updated in place.
 
-    Raises :class:`TrainingDiverged` if the weights or a monitored cost become non-finite
-    (the network keeps the weights of the last finite epoch) and :class:`TrainingInterrupted`
-    on Ctrl-C (the network keeps the weights after the last complete mini-batch).
+    Parameters
+    ----------
+    net : xmlp.Network
+        The network to train (``Network.fit`` passes itself).
+    X : array_like, shape (n, n_in)
+        Training features: arrays of the network's backend on its device, or NumPy arrays
+        or lists (moved to the device once).
+    y : array_like, shape (n,) or (n, n_out)
+        Class indices, or one-hot (or regression) targets.
+    epochs : int, default 30
+        Number of passes over the training set.
+    batch_size : int, default 10
+        Examples per mini-batch; the last mini-batch of an epoch may be smaller.
+    eta : float, optional
+        Learning rate.  Default: the book's value for the cost with SGD (3.0 quadratic,
+        0.5 otherwise), 0.001 with Adam.
+    lmbda : float, default 0.0
+        L2 strength, network2's weight decay ``1 - eta lmbda / n``.
+    l1 : float, default 0.0
+        L1 strength (chapter 3's L1 update, ``W -= eta l1 / n sign(W)``).
+    momentum : float, default 0.0
+        Momentum coefficient mu in [0, 1) for SGD.
+    nesterov : bool, default False
+        Nesterov's momentum instead of the classical one.
+    optimizer : {"sgd", "adam"} or update rule, default "sgd"
+        The update rule, or a rule object of ``xmlp.optim``.
+    beta1, beta2, epsilon : float, default 0.9, 0.999, 1e-8
+        Adam's decay rates of the moment estimates and its epsilon (Kingma & Ba's
+        Algorithm 1).
+    dropout : float, default 0.0
+        Probability of dropping each hidden neuron during training (inverted dropout).
+    shift : int, default 0
+        Data augmentation: every epoch each training image moves by up to ``shift``
+        pixels in each direction, at random.
+    flip : bool, default False
+        Data augmentation: every epoch each training image is mirrored left-right with
+        probability 1/2.
+    image_shape : tuple of int, optional
+        (height, width) of the images for ``shift`` and ``flip``; default a square of
+        ``sizes[0]`` pixels.
+    evaluation_data : tuple of array_like, optional
+        ``(X_eval, y_eval)`` evaluated after every epoch.
+    validation : float or int, optional
+        Instead of ``evaluation_data``: the fraction (or count) of the training rows held
+        out at random, drawn from the network's seeded generator.
+    early_stopping : int, optional
+        Stop after this many epochs without a better evaluation accuracy, and restore
+        the best weights.
+    schedule : int, optional
+        Nielsen's schedule: halve eta after this many epochs without a better evaluation
+        accuracy; stop once eta has fallen to 1/128 of its initial value.
+    anneal : {"cosine", "linear"}, optional
+        A fixed schedule over the epochs that watches nothing: epoch e of E runs at
+        ``eta (1 + cos(pi e / E)) / 2`` or ``eta (1 - e / E)``.
+    monitor : iterable of str, optional
+        Which of "training_cost", "training_accuracy", "evaluation_cost" and
+        "evaluation_accuracy" to record each epoch; default all that the data allows.
+    verbose : bool or int, default False
+        True prints network.py's "Epoch j: c / n" lines; 2 adds network2's cost lines.
+    callback : callable, optional
+        Called as ``callback(epoch, history)`` after every epoch.
+    progress : callable, optional
+        Called as ``progress(epoch, batches_done, n_batches)`` after every mini-batch (a
+        host-side counter, no device synchronisation); compiled, after each of about 50
+        calls per epoch.
+    checkpoint : str or os.PathLike, optional
+        Write the whole training state to this file, atomically, every
+        ``checkpoint_every`` epochs and when training stops.
+    checkpoint_every : int, default 1
+        Epochs between checkpoints.
+    resume : str or os.PathLike, optional
+        Continue the fit saved in this checkpoint (give the same data and settings;
+        ``epochs`` counts the epochs already done).  A run killed at any moment and
+        resumed ends with exactly the weights of an uninterrupted run.
+    on_divergence : {"raise", "stop"}, default "raise"
+        "stop" returns the history (``stop_reason`` "diverged") instead of raising.
+    divergence_factor : float or None, default 10.0
+        Training has diverged when the weights or a monitored cost are not finite, or,
+        when the training cost is monitored, when it exceeds this factor times the cost
+        before training (None: only non-finite values count).
+    compile : bool or None, default None
+        Run each epoch as one compiled XLA program (the same steps and numbers as the
+        eager loop).  None: compiled where the backend can (JAX), eager elsewhere; True:
+        compiled; False: eager.  The compilation time is recorded in
+        ``History.compile_seconds``.
+
+    Returns
+    -------
+    History
+        The per-epoch record: network2's four monitor lists (accuracies as fractions),
+        seconds and eta per epoch, and why training stopped.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments or data (shapes, NaN / inf, labels out of range, empty data),
+        naming the argument; for ``compile=True`` on a backend that cannot compile.
+    TypeError
+        For arrays of another array library than the network's backend.
+    TrainingDiverged
+        When the weights or a monitored cost become non-finite (the network keeps the
+        weights of the last finite epoch), unless ``on_divergence="stop"``.
+    TrainingInterrupted
+        On Ctrl-C; the network keeps the weights after the last complete mini-batch and
+        the exception carries the history of the completed epochs.
+
+    Examples
+    --------
+    >>> import xmlp
+    >>> data = xmlp.datasets.load("mnist-sample")
+    >>> net = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=0)
+    >>> history = net.fit(*data.train, epochs=2, batch_size=10, eta=0.5,
+    ...                   evaluation_data=data.test)
+    >>> history.epochs, len(history.evaluation_accuracy)
+    (2, 2)
+    >>> history.evaluation_accuracy[-1] > 0.8      # of the 1000 test images
+    True
+    >>> history = net.fit(*data.train, epochs=1, optimizer="adam", lmbda=1.0, dropout=0.1)
     """
     epochs = check.positive_int(epochs, "epochs")
     compiled = resolve_compile(compile, net.backend.name)

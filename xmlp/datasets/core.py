@@ -58,18 +58,46 @@ def load(
 
     Files are looked for in ``data_dir`` (else ``$XMLP_DATA/<name>``), the user cache
     (``$XDG_CACHE_HOME/xmlp/<name>`` or ``~/.cache/xmlp/<name>``), known system locations, and
-    are otherwise downloaded (if ``download``) and verified against published SHA-256 sums; see
-    :mod:`xmlp.datasets.fetch`. "mnist-sample" ships inside xmlp (4000 train / 1000 test rows)
-    and always works offline. For "mnist", a directory holding Nielsen's ``mnist.pkl.gz`` but
-    no IDX files is used too.
+    are otherwise downloaded (if ``download``) and verified against published SHA-256 sums.
+    "mnist-sample" ships inside xmlp (4000 train / 1000 test rows) and always works offline.
+    For "mnist", a directory holding Nielsen's ``mnist.pkl.gz`` but no IDX files is used too.
 
-    ``validation`` rows are carved off the *end* of the training set: an int count or a float
-    fraction in (0, 1); 0 means none; None means the dataset's default, which is Nielsen's
-    split for "mnist" (train 50 000 / validation 10 000 / test 10 000) and none otherwise.
+    Parameters
+    ----------
+    name : {"mnist", "fashion-mnist", "kmnist", "mnist-sample"}
+        The dataset (the keys of ``DATASETS``).
+    data_dir : str or os.PathLike, optional
+        The folder holding the files (or receiving the download).
+    validation : int or float, optional
+        Rows carved off the *end* of the training set: a count or a fraction in (0, 1);
+        0 means none; None means the dataset's default, which is Nielsen's split for
+        "mnist" (train 50 000 / validation 10 000 / test 10 000) and none otherwise.
+    download : bool, default True
+        Download missing files from the standard mirrors.
+    dtype : {"float32", "float64"}, default "float32"
+        The dtype of the images.
 
-    X is ``dtype`` ("float32" or "float64") of shape (n, 784), pixels scaled to [0, 1]; y is
-    int64. Raises :class:`~xmlp.datasets.DatasetNotFound` when the files are neither found nor
-    downloadable, ``ValueError`` for an unknown name, bad arguments or corrupt files.
+    Returns
+    -------
+    Dataset
+        ``train``, ``validation`` (None when not held out) and ``test`` splits, each an
+        ``(X, y)`` pair: X of shape (n, 784) with pixels scaled to [0, 1], y int64 labels.
+
+    Raises
+    ------
+    DatasetNotFound
+        When the files are neither found nor downloadable.
+    ValueError
+        For an unknown name, bad arguments or corrupt files.
+
+    Examples
+    --------
+    >>> from xmlp import datasets
+    >>> data = datasets.load("mnist-sample", validation=1000, dtype="float64")
+    >>> data.train.X.shape, data.validation.X.shape, data.test.X.shape
+    ((3000, 784), (1000, 784), (1000, 784))
+    >>> data.train.X.dtype, data.train.y.dtype, int(data.train.y.max())
+    (dtype('float64'), dtype('int64'), 9)
     """
     info = dataset_info(name)
     dtype = _float_dtype(dtype)
@@ -151,6 +179,12 @@ def one_hot(y, n_classes: int | None = None, dtype="float32") -> np.ndarray:
 
     ``n_classes`` defaults to ``max(y) + 1``. Raises ``TypeError`` for non-integer labels and
     ``ValueError`` for labels outside 0..n_classes-1 or a y that is not 1-D.
+
+    >>> from xmlp.datasets import one_hot
+    >>> one_hot([0, 2, 1], n_classes=4, dtype="float64")
+    array([[1., 0., 0., 0.],
+           [0., 0., 1., 0.],
+           [0., 1., 0., 0.]])
     """
     y = np.asarray(y)
     if y.dtype.kind not in "iu":

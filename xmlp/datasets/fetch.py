@@ -135,7 +135,7 @@ def download_file(
     """Download ``url`` to ``dest`` atomically, verifying its SHA-256 (and size, if given).
 
     ``opener(url, timeout=...)`` returns a readable, closable response; default: the module
-    attribute :data:`urlopen`. The data goes to a temporary file beside ``dest`` that is renamed
+    attribute ``urlopen``. The data goes to a temporary file beside ``dest`` that is renamed
     to ``dest`` only after the checksum matches, and is removed on any error. Raises
     ``ValueError`` on a checksum or size mismatch and lets network errors (``OSError``,
     ``http.client.HTTPException``) propagate.

@@ -30,14 +30,14 @@ ALLOWED_GLOBALS = {
 
 
 class UnsafePickleError(pickle.UnpicklingError, ValueError):
-    """A pickle named a global outside :data:`ALLOWED_GLOBALS`; nothing of it was executed.
+    """A pickle named a global outside ``ALLOWED_GLOBALS``; nothing of it was executed.
 
     Subclasses both ``pickle.UnpicklingError`` and ``ValueError``.
     """
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only the globals in :data:`ALLOWED_GLOBALS`."""
+    """An unpickler that resolves only the globals in ``ALLOWED_GLOBALS``."""
 
     def find_class(self, module: str, name: str):
         try:

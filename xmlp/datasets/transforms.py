@@ -62,6 +62,12 @@ def downsample(
     then every ``fold`` x ``fold`` block is replaced by its mean. With the defaults,
     28x28 -> 22x22 -> 11x11. Returns ``(X_small, (h', w'))`` with ``X_small`` of shape
     (n, h' * w'), float (the input's float dtype, or float64 for integer input).
+
+    >>> from xmlp import datasets
+    >>> X = datasets.load("mnist-sample").train.X
+    >>> X_small, shape = datasets.downsample(X, fold=2)
+    >>> X_small.shape, shape
+    ((4000, 121), (11, 11))
     """
     images, _ = _as_images(X, image_shape)
     if isinstance(fold, bool) or not isinstance(fold, numbers.Integral) or fold < 1:
