@@ -76,16 +76,6 @@ numpydoc_xref_aliases = {
     "OSError": "OSError",
 }
 
-# References in docstrings this branch may not edit (xmlp/sklearn.py's module docstring
-# names internal modules that have no page here).  Each entry is one reference.
-nitpick_ignore = [
-    ("py:class", "xmlp.optim.Decay"),      # xmlp.sklearn module docstring
-    ("py:class", "xmlp.optim.Adam"),       # xmlp.sklearn module docstring
-    ("py:class", "xmlp.optim.Momentum"),   # xmlp.sklearn module docstring
-    ("py:class", "xmlp.optim.SGD"),        # xmlp.sklearn module docstring
-    ("py:func", "xmlp.backend.resolve"),   # xmlp.sklearn module docstring
-    ("py:mod", "xmlp.engine"),             # xmlp.sklearn module docstring
-]
 
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3", None),

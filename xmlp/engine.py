@@ -1,8 +1,8 @@
 """The mini-batch engine: one epoch of steps (gather, backprop, update), eager or compiled.
 
-Every front end trains through this module -- :func:`xmlp.train.fit` (and so ``Network.fit``,
-the CLI, sweeps, recipes, the book's interface) and the scikit-learn estimators -- and it
-is the only caller of backprop in a loop and of an update rule's step.
+Every front end trains through this module -- :meth:`xmlp.Network.fit` (``xmlp.train.fit``,
+and so the CLI, sweeps, recipes, the book's interface) and the scikit-learn estimators --
+and it is the only caller of backprop in a loop and of an update rule's step.
 
 An epoch is fixed by what the host drew for it: the visiting order, the dropout masks, the
 shift/flip codes (all from the front end's seeded generator), and the learning rate.  From
@@ -97,7 +97,7 @@ class Engine:
     lmbda, l1 : the decay's strengths.  ``n`` : the decay's divisor (network2: the training
         set's size); None divides by each batch's size or weight sum (scikit-learn).
     loss_scale : when given, :meth:`epoch` also returns scikit-learn's summed batch losses
-        (each batch's ``loss_scale`` x mean cost plus the penalty 0.5 lmbda |W|^2 + l1 |W|,
+        (each batch's ``loss_scale`` x mean cost plus the penalty ``0.5 lmbda |W|^2 + l1 |W|``,
         all over s, times its size), as a 0-d device array.
     progress : called as ``progress(epoch, batches_done, n_batches)`` after each step
         (eager) or each call of the compiled program.

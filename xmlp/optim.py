@@ -1,12 +1,12 @@
 """Update rules: how one mini-batch's gradient moves the parameters.
 
 For a mini-batch of m examples out of n, with the summed gradients ``nabla_W``, ``nabla_b``
-from backprop (BP3, BP4), every rule descends the regularised per-example gradient
+from backprop (BP3, BP4), every rule descends the regularised per-example gradient::
 
     g_W = nabla_W / m + (lmbda / n) W + (l1 / n) sign(W)        g_b = nabla_b / m
 
 (network2.py's L2 term and chapter 3's L1 term; the bias is not regularised), and differs
-only in what it does with g:
+only in what it does with g::
 
     SGD        W <- W - eta g                 (= (1 - eta lmbda/n) W - (eta/m) nabla_W)
     Momentum   v <- mu v - eta g;   W <- W + v

@@ -23,11 +23,10 @@ reached, widened by a margin; the test suite checks that every quick run lands i
 difference, the epochs, the time, the backend and the :class:`~xmlp.History`;
 :func:`format_comparison` prints them as a closing table.
 
-The table of recipes is the data file ``book.toml`` in this package (read by
-:mod:`xmlp.recipes._recipe`); :mod:`~xmlp.recipes._run` runs one and :mod:`~xmlp.recipes._report`
-prints and draws the comparison.  This is a front end: it imports the package's public API
-and the datasets, and nothing below imports it.  matplotlib is imported only when a plot is
-asked for.
+The table of recipes is the data file ``book.toml`` in this package (read by ``_recipe``);
+``_run`` runs one and ``_report`` prints and draws the comparison.  This is a front end: it
+imports the package's public API and the datasets, and nothing below imports it.
+matplotlib is imported only when a plot is asked for.
 """
 
 from __future__ import annotations

@@ -37,15 +37,15 @@ Dask and Optuna are imported by this package only: ``import xmlp`` does not impo
 
 One module per job, each importing only the ones above it:
 
-``space``     what may be swept, the sweep's definition (checked; it names the study),
-              the Optuna distributions, a trial's parameters -> ``Network`` / ``fit``
-``study``     the Optuna study and its storage: sampler, pruner, heartbeats, stale
-              trials retried, trials still to run, results recorded
-``results``   the table of a study's trials, best first; :class:`SweepResult`
-``trial``     one trial on a worker: ``Network.fit`` with checkpoints, pruning reports
-``cluster``   Dask: the cluster or client, resources, data sent to the workers
-``driver``    :func:`run`: the loop asking Optuna for trials, running them on Dask,
-              telling Optuna their results
+* ``space``: what may be swept, the sweep's definition (checked; it names the study), the
+  Optuna distributions, a trial's parameters -> ``Network`` / ``fit``;
+* ``study``: the Optuna study and its storage: sampler, pruner, heartbeats, stale trials
+  retried, trials still to run, results recorded;
+* ``results``: the table of a study's trials, best first; :class:`SweepResult`;
+* ``trial``: one trial on a worker: ``Network.fit`` with checkpoints, pruning reports;
+* ``cluster``: Dask: the cluster or client, resources, data sent to the workers;
+* ``driver``: :func:`run`: the loop asking Optuna for trials, running them on Dask,
+  telling Optuna their results.
 """
 
 from __future__ import annotations
