@@ -1,7 +1,7 @@
 """ONNX graphs of trained networks: the forward pass as standard ONNX operators.
 
 Layer l of the network computes ``Z = A @ W + b`` and ``A = sigma(Z)`` on rows, which is
-one ``MatMul``, one ``Add`` and the activation's operator:
+one ``MatMul``, one ``Add`` and the activation's operator::
 
     sigmoid -> Sigmoid    tanh -> Tanh    relu -> Relu    exp -> Exp
     softmax -> Softmax (axis=-1)          identity -> nothing
