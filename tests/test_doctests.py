@@ -22,7 +22,7 @@ OPTIONAL = {"xmlp.sklearn": "sklearn", "xmlp.sweep.driver": "optuna"}
 #: Modules that must hold at least one example (the API pages' main entries).
 WITH_EXAMPLES = {"xmlp.model", "xmlp.network", "xmlp.train", "xmlp.backend",
                  "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen",
-                 "xmlp.history", "xmlp.recipes._run", "xmlp.sklearn"}
+                 "xmlp.history", "xmlp.recipes._run", "xmlp.sklearn", "xmlp.cli"}
 
 
 def _tests(name: str) -> list[doctest.DocTest]:

@@ -62,7 +62,7 @@ class Quick:
 class Recipe:
     """One experiment: the network, its training, its data and the book's figure.
 
-    The recipes of :data:`RECIPES` are read from the table ``book.toml``; a field left out
+    The recipes of ``RECIPES`` are read from the table ``book.toml``; a field left out
     there takes its default here.
 
     Attributes

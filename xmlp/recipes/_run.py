@@ -159,7 +159,7 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     Parameters
     ----------
     name : str or Recipe
-        A name of :data:`RECIPES` (see :func:`get`) or a recipe.
+        A name of ``RECIPES`` (see :func:`get`) or a recipe.
     quick : bool, default False
         Run the quick variant on the embedded sample (seconds; compare with ``band``).
     dataset : str, optional

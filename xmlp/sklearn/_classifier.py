@@ -146,7 +146,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         The output activation's scikit-learn name (``"softmax"``, ``"logistic"``).
     n_features_in_ : int
         Number of features seen by ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of str
         Feature names, when X has string column names.
     network_ : Network
         The trained network, e.g. for ``network_.save("net.json")``.

@@ -136,7 +136,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         The output activation's scikit-learn name (``"identity"``, ``"exp"``).
     n_features_in_ : int
         Number of features seen by ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of str
         Feature names, when X has string column names.
     network_ : Network
         The trained network, e.g. for ``network_.save("net.json")``.
