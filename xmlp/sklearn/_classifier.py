@@ -297,13 +297,54 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y (see scikit-learn's
-        ``MLPClassifier.fit``); returns self."""
+        ``MLPClassifier.fit``).
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_in)
+            The input data, in any namespace the estimator's backend takes, or a sparse
+            matrix (densified on the way in).
+        y : array_like, shape (n,) or (n, n_out)
+            The class labels (a label indicator matrix for multilabel problems).
+        sample_weight : array_like, shape (n,), optional
+            Weights of the samples (None: all equal).
+
+        Returns
+        -------
+        MLPClassifier
+            self, fitted.
+        """
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over (X, y); ``classes`` (all labels) is required on the first call."""
+        """One epoch over (X, y).
+
+        Only with the stochastic solvers (``"sgd"``, ``"adam"``).
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_in)
+            The input data, in any namespace the estimator's backend takes, or a sparse
+            matrix (densified on the way in).
+        y : array_like, shape (n,) or (n, n_out)
+            The class labels.
+        sample_weight : array_like, shape (n,), optional
+            Weights of the samples (None: all equal).
+        classes : array_like, optional
+            All labels; required on the first call.
+
+        Returns
+        -------
+        MLPClassifier
+            self.
+
+        Raises
+        ------
+        ValueError
+            When ``classes`` is missing on the first call, or differs from the last call's.
+        """
         if self._first_partial_call(classes):
             self._label_binarizer = LabelBinarizer()
             y_host = _host(y)
@@ -329,8 +370,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return True
 
     def predict(self, X):
-        """Predicted class labels, shape (n,) (or (n, n_classes) for multilabel targets),
-        in the namespace and on the device of X."""
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_in)
+            The input data, in any namespace the estimator's backend takes, or a sparse
+            matrix (densified on the way in).
+
+        Returns
+        -------
+        array
+            Shape (n,) (or (n, n_classes) for multilabel targets), in the namespace and on
+            the device of X.
+        """
         A, place = self._forward_input(X, "predict")
         xp = self.network_.xp
         lb = self._label_binarizer
@@ -349,7 +402,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return place.xp.take(place.put(classes), out, axis=0)
 
     def predict_proba(self, X):
-        """Class probabilities, (n, n_classes), in the namespace and on the device of X."""
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_in)
+            The input data, in any namespace the estimator's backend takes, or a sparse
+            matrix (densified on the way in).
+
+        Returns
+        -------
+        array
+            Shape (n, n_classes), in the namespace and on the device of X.
+        """
         A, place = self._forward_input(X, "predict_proba")
         return place.put(self._probabilities(A))
 
@@ -364,7 +429,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return A
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_in)
+            The input data, in any namespace the estimator's backend takes, or a sparse
+            matrix (densified on the way in).
+
+        Returns
+        -------
+        array
+            Shape (n, n_classes), in the namespace and on the device of X.
+        """
         A, place = self._forward_input(X, "predict_log_proba")
         P = place.put(self._probabilities(A))
         xp = np if _is_numpy(P) else array_api_compat.array_namespace(P)

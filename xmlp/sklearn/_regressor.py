@@ -261,18 +261,64 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y (see scikit-learn's
-        ``MLPRegressor.fit``); returns self."""
+        ``MLPRegressor.fit``).
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_in)
+            The input data, in any namespace the estimator's backend takes, or a sparse
+            matrix (densified on the way in).
+        y : array_like, shape (n,) or (n, n_out)
+            The targets (non-negative with ``loss="poisson"``).
+        sample_weight : array_like, shape (n,), optional
+            Weights of the samples (None: all equal).
+
+        Returns
+        -------
+        MLPRegressor
+            self, fitted.
+        """
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y)."""
+        """One epoch over (X, y).
+
+        Only with the stochastic solvers (``"sgd"``, ``"adam"``).
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_in)
+            The input data, in any namespace the estimator's backend takes, or a sparse
+            matrix (densified on the way in).
+        y : array_like, shape (n,) or (n, n_out)
+            The targets.
+        sample_weight : array_like, shape (n,), optional
+            Weights of the samples (None: all equal).
+
+        Returns
+        -------
+        MLPRegressor
+            self.
+        """
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
-        """Predictions, (n,) for one output or (n, n_outputs), in the namespace and on the
-        device of X."""
+        """Predictions.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_in)
+            The input data, in any namespace the estimator's backend takes, or a sparse
+            matrix (densified on the way in).
+
+        Returns
+        -------
+        array
+            Shape (n,) for one output or (n, n_outputs), in the namespace and on the
+            device of X.
+        """
         A, place = self._forward_input(X, "predict")
         if self.n_outputs_ == 1:
             A = self.network_.xp.reshape(A, (-1,))
