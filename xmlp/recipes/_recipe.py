@@ -101,9 +101,10 @@ class Recipe:
     published : float or None
         The book's figure as a fraction; None where the book gives none.
     confirmed : bool
-        Whether the figure was confirmed against the book.
+        Whether the figure and the settings were checked against the book's text.
     note : str
-        Where the figure comes from.
+        Where the figure comes from; a recipe that is not from the book, or whose settings
+        come from elsewhere, says so here.
 
     Raises
     ------
