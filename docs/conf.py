@@ -31,7 +31,6 @@ extensions = [
     "myst_parser",
     "sphinx_gallery.gen_gallery",
     "sphinx_copybutton",
-    "xmlp_docstrings",
     "xmlp_cli",
     "xmlp_reports",
 ]
@@ -58,8 +57,10 @@ numpydoc_xref_param_type = True
 numpydoc_xref_ignore = {"of", "or", "optional", "default", "shape", "n", "n_in", "n_out",
                         "module", "object", "callable", "iterable", "sequence", "array_like",
                         "update", "rule", "os.PathLike", "numpy.random.Generator",
-                        "numpy.ndarray", "ndarray", "array", "path-like", "None", "True",
-                        "False"}
+                        "numpy.ndarray", "ndarray", "array", "arrays", "path-like", "None",
+                        "True", "False", "mapping", "dataset", "device",
+                        "numpy.random.RandomState", "argparse.ArgumentParser",
+                        "distributed.Client"}
 numpydoc_xref_aliases = {
     **{name: name for name in ("int", "float", "str", "bool", "tuple", "list", "dict",
                                "None", "True", "False", "bytes", "type", "sequence",

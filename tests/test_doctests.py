@@ -14,10 +14,15 @@ import numpy as np
 import pytest
 
 MODULES = ["xmlp", "xmlp.model", "xmlp.network", "xmlp.train", "xmlp.io", "xmlp.backend",
-           "xmlp.datasets", "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen"]
+           "xmlp.datasets", "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen",
+           "xmlp.history", "xmlp.recipes", "xmlp.recipes._recipe", "xmlp.recipes._run",
+           "xmlp.cli"]
+#: Modules that need an optional extra: their examples run where it is installed.
+OPTIONAL = {"xmlp.sklearn": "sklearn", "xmlp.sweep.driver": "optuna"}
 #: Modules that must hold at least one example (the API pages' main entries).
 WITH_EXAMPLES = {"xmlp.model", "xmlp.network", "xmlp.train", "xmlp.backend",
-                 "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen"}
+                 "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen",
+                 "xmlp.history", "xmlp.recipes._run", "xmlp.sklearn", "xmlp.cli"}
 
 
 def _tests(name: str) -> list[doctest.DocTest]:
@@ -26,8 +31,10 @@ def _tests(name: str) -> list[doctest.DocTest]:
     return [t for t in finder.find(module, name) if t.examples]
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize("name", MODULES + list(OPTIONAL))
 def test_docstring_examples(name):
+    if name in OPTIONAL:
+        pytest.importorskip(OPTIONAL[name])
     tests = _tests(name)
     if name in WITH_EXAMPLES:
         assert tests, f"{name}: no docstring examples found"

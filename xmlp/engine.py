@@ -94,18 +94,38 @@ class Data:
 class Engine:
     """Runs epochs of mini-batch steps on ``net``'s parameters with ``rule``.
 
-    lmbda, l1 : the decay's strengths.  ``n`` : the decay's divisor (network2: the training
-        set's size); None divides by each batch's size or weight sum (scikit-learn).
-    loss_scale : when given, :meth:`epoch` also returns scikit-learn's summed batch losses
-        (each batch's ``loss_scale`` x mean cost plus the penalty ``0.5 lmbda |W|^2 + l1 |W|``,
-        all over s, times its size), as a 0-d device array.
-    progress : called as ``progress(epoch, batches_done, n_batches)`` after each step
-        (eager) or each call of the compiled program.
-    compiled : run the epochs as compiled programs (JAX only; :func:`resolve_compile`).
-    state : the rule's state to continue from (default: ``rule.init``).
-
     After every step (eager) or call (compiled) ``net._W``, ``net._b`` and ``self.state``
     hold the parameters and state so far, so an interrupted epoch keeps them.
+
+    Parameters
+    ----------
+    net : Network
+        The network whose parameters are trained.
+    rule : xmlp.optim.Rule
+        The update rule.
+    batch_size : int
+        The mini-batch size.
+    lmbda, l1 : float, default 0.0
+        The decay's strengths.
+    n : int, optional
+        The decay's divisor (network2: the training set's size); None divides by each
+        batch's size or weight sum (scikit-learn).
+    loss_scale : float, optional
+        When given, :meth:`epoch` also returns scikit-learn's summed batch losses (each
+        batch's ``loss_scale`` x mean cost plus the penalty ``0.5 lmbda |W|^2 + l1 |W|``,
+        all over s, times its size), as a 0-d device array.
+    progress : callable, optional
+        Called as ``progress(epoch, batches_done, n_batches)`` after each step (eager) or
+        each call of the compiled program.
+    compiled : bool, default False
+        Run the epochs as compiled programs (JAX only; :func:`resolve_compile`).
+    state : xmlp.optim.State, optional
+        The rule's state to continue from (default: ``rule.init``).
+
+    Raises
+    ------
+    ValueError
+        With ``compiled=True`` on a backend that cannot compile.
     """
 
     def __init__(self, net: Network, rule: optim.Rule, batch_size: int, *, lmbda: float = 0.0,

@@ -17,9 +17,47 @@ MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation
 class History:
     """Per-epoch record of a ``fit``.
 
-    The four lists are network2.py's (costs per example incl. regularisation; accuracies as
-    fractions); iterating yields them in network2's return order: evaluation cost,
-    evaluation accuracy, training cost, training accuracy.
+    The four lists of costs and accuracies are network2.py's (costs per example incl.
+    regularisation; accuracies as fractions); iterating yields them in network2's return
+    order: evaluation cost, evaluation accuracy, training cost, training accuracy.  A list
+    stays empty when its monitor is off.
+
+    Attributes
+    ----------
+    training_cost, training_accuracy : list of float
+        Cost and accuracy on the training data after each epoch.
+    evaluation_cost, evaluation_accuracy : list of float
+        Cost and accuracy on the evaluation data after each epoch.
+    seconds : list of float
+        Training time per epoch.
+    eta : list of float
+        Learning rate used in each epoch.
+    n_train, n_evaluation : int
+        Sizes of the training and evaluation data.
+    best_epoch : int or None
+        0-based, when early stopping / a schedule tracked it.
+    initial_training_cost : float or None
+        Before the first epoch (divergence check).
+    compile_seconds : float
+        Compiling the epoch programs (``compile=True``), not in ``seconds``.
+    stop_reason : str
+        Why the fit stopped: ``"epochs"``, ``"early_stopping"``, ``"schedule"``,
+        ``"interrupted"`` or ``"diverged"``.
+    epochs : int
+        Epochs completed (the length of ``seconds``).
+
+    Examples
+    --------
+    >>> import xmlp
+    >>> data = xmlp.datasets.load("mnist-sample")
+    >>> net = xmlp.Network([784, 30, 10], seed=0)
+    >>> history = net.fit(*data.train, epochs=3, batch_size=10, eta=3.0,
+    ...                   evaluation_data=data.test)
+    >>> history.epochs, history.n_train, history.n_evaluation, history.stop_reason
+    (3, 4000, 1000, 'epochs')
+    >>> evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = history
+    >>> len(evaluation_accuracy), evaluation_accuracy[-1] > 0.8
+    (3, True)
     """
 
     training_cost: list[float] = field(default_factory=list)
@@ -37,6 +75,7 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """Epochs completed (the length of ``seconds``)."""
         return len(self.seconds)
 
     def __iter__(self):
@@ -44,6 +83,7 @@ class History:
                     self.training_cost, self.training_accuracy)
 
     def as_dict(self) -> dict:
+        """The record as a dict of its fields (``dataclasses.asdict``)."""
         return asdict(self)
 
 

@@ -1,5 +1,7 @@
 """The ``xmlp`` command: one module per subcommand, shared parts beside them.
 
+Its commands, for example::
+
     xmlp train                                   # network.py's chapter-1 net on the sample
     xmlp train --dataset mnist --save net.json   # the book's full run (50k/10k/10k split)
     xmlp train --dataset fashion-mnist --epochs 1 --plot curves.png --log history.csv
@@ -45,6 +47,27 @@ COMMANDS = (train, evaluate, predict, export, info, reproduce, sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``xmlp`` command's argument parser, with one subparser per command.
+
+    Each module of ``COMMANDS`` adds its subparser (``add_parser``) and is called with the
+    parsed arguments (``run``, set as ``func``).  The pages of the command-line reference
+    are generated from these parsers.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; its ``commands`` attribute maps each command's name to its subparser.
+
+    Examples
+    --------
+    >>> from xmlp.cli import build_parser
+    >>> parser = build_parser()
+    >>> sorted(parser.commands)
+    ['evaluate', 'export', 'info', 'predict', 'reproduce', 'sweep', 'train']
+    >>> args = parser.parse_args(["train", "--epochs", "1"])
+    >>> args.command, args.epochs
+    ('train', 1)
+    """
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Train and use Nielsen's multilayer perceptrons on NumPy, CuPy, PyTorch, "
@@ -60,7 +83,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``xmlp`` command; return the exit status."""
+    """Run the ``xmlp`` command; return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command's arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 success, 1 runtime error (one line ``xmlp: error: ...`` on stderr), 2 usage
+        error, 130 interrupted.
+
+    Examples
+    --------
+    >>> from xmlp.cli import main
+    >>> main(["info", "--help"])  # doctest: +ELLIPSIS
+    usage: xmlp info ...
+    0
+    """
     parser = build_parser()
     try:
         args, extras = parser.parse_known_args(argv)

@@ -3,7 +3,12 @@
     >>> from xmlp import recipes
     >>> result = recipes.run("ch1-30", quick=True)     # embedded sample, a second or two
     >>> print(recipes.format_comparison(result))
-    >>> result = recipes.run("ch3-l2")                 # the book's run on MNIST's 50 000 images
+    ch1-30: network.py: [784, 30, 10], quadratic cost, N(0,1) weights
+      from        chapter 1, Implementing our network to classify digits
+    ...
+    >>> result = recipes.run("ch3-l2")  # doctest: +SKIP
+
+(The last line, the book's run on MNIST's 50 000 images, downloads MNIST and takes minutes.)
 
 Each :class:`Recipe` records one experiment of *Neural Networks and Deep Learning*: the network,
 cost, initialisation, hyper-parameters, data (training-set size, transforms), which split the

@@ -30,13 +30,23 @@ REPORTS = ("best", "final")
 class Quick:
     """A recipe's quick variant: its network and settings on the embedded sample.
 
-    ``validation`` rows are held out of the sample's 4000 training images when the recipe
-    watches a validation split; ``eta`` / ``lmbda`` / ``expand`` override the recipe's where
-    the small training set needs it (L2's ``lmbda`` is scaled with the training-set size, as
-    the book does: 5.0 for 50 000 images is 0.1 for 1000).  ``band`` = [lo, hi] is the
-    accuracy (the recipe's measure) that a quick run must reach: the lowest and highest of
-    ``seeds`` (the accuracies of seeds 0, 1, 2, 3, 4 on NumPy float32) widened by 0.015 (15
-    of the sample's 1000 test or validation images) for other machines' rounding.
+    Attributes
+    ----------
+    epochs : int
+        Epochs of the quick run.
+    band : tuple of float
+        ``(lo, hi)``: the accuracy (the recipe's measure) that a quick run must reach: the
+        lowest and highest of ``seeds`` widened by 0.015 (15 of the sample's 1000 test or
+        validation images) for other machines' rounding.
+    seeds : tuple of float
+        The accuracies of seeds 0, 1, 2, 3, 4 on NumPy float32.
+    validation : int
+        Rows held out of the sample's 4000 training images when the recipe watches a
+        validation split.
+    eta, lmbda, expand : optional
+        Override the recipe's where the small training set needs it (L2's ``lmbda`` is
+        scaled with the training-set size, as the book does: 5.0 for 50 000 images is 0.1
+        for 1000); None keeps the recipe's.
     """
 
     epochs: int
@@ -52,13 +62,56 @@ class Quick:
 class Recipe:
     """One experiment: the network, its training, its data and the book's figure.
 
-    ``evaluate_on`` is the split that ``fit`` watches every epoch (and that a schedule or
-    early stopping looks at); ``report_on`` the split whose accuracy is compared with the
-    book, taken at the best epoch of ``evaluate_on`` (``report="best"``) or after the last
-    epoch (``report="final"``).  ``train_size`` images are used for training after
-    ``validation`` rows are held out of the 60 000 (Nielsen's 50 000 / 10 000 split).
-    ``downsample`` is the fold of :func:`xmlp.datasets.downsample` (2: 28x28 -> 11x11);
-    ``expand`` trains on :func:`xmlp.datasets.expand`'s five copies of each image.
+    The recipes of ``RECIPES`` are read from the table ``book.toml``; a field left out
+    there takes its default here.
+
+    Attributes
+    ----------
+    name, title : str
+        The recipe's name (``"ch1-30"``) and a line saying what it is.
+    chapter : int or None
+        The book's chapter (None for the project's own recipes).
+    section : str
+        The chapter's section that reports the figure.
+    sizes, hidden, output, cost, init
+        The network: :class:`xmlp.Network`'s arguments (:meth:`network_options`).
+    eta, epochs, batch_size, lmbda, optimizer, momentum, nesterov
+        The training: ``Network.fit``'s arguments for the full run (:meth:`fit_options`).
+    dropout, shift, flip, schedule, anneal, early_stopping
+        More of ``Network.fit``'s arguments for the full run.
+    quick : Quick
+        The quick variant on the embedded sample.
+    dataset : str
+        The dataset (default ``"mnist"``).
+    expand : bool
+        Train on :func:`xmlp.datasets.expand`'s five copies of each image.
+    downsample : int or None
+        The fold of :func:`xmlp.datasets.downsample` (2: 28x28 -> 11x11).
+    train_size, validation : int
+        ``train_size`` images are used for training after ``validation`` rows are held out
+        of the 60 000 (Nielsen's 50 000 / 10 000 split).
+    evaluate_on : {"test", "validation"}
+        The split that ``fit`` watches every epoch (and that a schedule or early stopping
+        looks at).
+    report_on : {"test", "validation"}
+        The split whose accuracy is compared with the book.
+    report : {"best", "final"}
+        Take that accuracy at the best epoch of ``evaluate_on`` (``"best"``) or after the
+        last epoch (``"final"``).
+    published : float or None
+        The book's figure as a fraction; None where the book gives none.
+    confirmed : bool
+        Whether the figure and the settings were checked against the book's text.
+    note : str
+        Where the figure comes from; a recipe that is not from the book, or whose settings
+        come from elsewhere, says so here.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``evaluate_on``, ``report_on`` or ``report``, a validation split
+        without ``validation`` rows (and ``quick.validation``), or a quick band that is not
+        ``[lo, hi]`` within [0, 1].
     """
 
     name: str
@@ -140,11 +193,46 @@ class Recipe:
 class Result:
     """What :func:`run` reached, next to what the book published.
 
-    ``accuracy`` is the recipe's measure (split ``measured_on``, epoch ``epoch``, 1-based) as
-    an exact fraction of ``n_measured`` images; ``difference`` = accuracy - published when
-    the two are comparable (the recipe's own dataset, not quick), else None.  ``curve``
-    holds the ``measured_on`` accuracy after every epoch; ``seconds`` the wall time of the
-    fit (per-epoch evaluation included) and ``total_seconds`` with data loading.
+    Attributes
+    ----------
+    recipe : Recipe
+        The recipe that ran.
+    accuracy : float
+        The recipe's measure (split ``measured_on``, epoch ``epoch``) as an exact fraction
+        of ``n_measured`` images.
+    published : float or None
+        The book's figure.
+    difference : float or None
+        ``accuracy - published`` when the two are comparable (the recipe's own dataset,
+        not quick), else None.
+    epoch : int
+        The epoch (1-based) the accuracy was taken at.
+    epochs : int
+        Epochs run.
+    seconds : float
+        The wall time of the fit (per-epoch evaluation included).
+    total_seconds : float
+        The wall time with data loading.
+    backend, device, dtype : str
+        Where and in what precision it ran.
+    dataset : str
+        The dataset it ran on.
+    quick : bool
+        Whether it was the quick variant.
+    measured_on : str
+        The split of the measure.
+    n_measured, n_train : int
+        Images in the measured split and in the training set.
+    seed : int or None
+        The network's seed.
+    curve : tuple of float
+        The ``measured_on`` accuracy after every epoch.
+    history : History
+        The fit's per-epoch record.
+    band : tuple of float or None
+        The quick variant's recorded band, for a quick run; else None.
+    in_band : bool or None
+        Whether a quick run's accuracy lies in ``band`` (None for a full run).
     """
 
     recipe: Recipe
@@ -174,6 +262,7 @@ class Result:
 
     @property
     def in_band(self) -> bool | None:
+        """Whether a quick run's accuracy lies in :attr:`band`; None for a full run."""
         band = self.band
         return None if band is None else band[0] <= self.accuracy <= band[1]
 

@@ -41,21 +41,34 @@ How scikit-learn's hyper-parameters map onto xmlp's
 
 xmlp's own parameters
 ---------------------
-backend : "numpy" (default), any name :func:`xmlp.backend.resolve` accepts ("torch",
+Documented in full under :class:`MLPClassifier` and :class:`MLPRegressor`.
+
+``backend``
+    "numpy" (default), any name :func:`xmlp.backend.resolve` accepts ("torch",
     "cupy", "array_api_strict") or "auto" (the namespace and device of the input arrays).
     Under ``sklearn.set_config(array_api_dispatch=True)`` the default "numpy" behaves as
     "auto", as scikit-learn's array-API estimators do: a fit on torch tensors trains with
     torch on their device, and predictions come back in the input's namespace and on its
     device.  A backend named explicitly is always used; inputs are moved to it and the
     results moved back to the input's namespace.
-device : the device of a named backend (e.g. "cuda", "cuda:1", "device1").
-init : "sklearn" (default: Glorot-uniform weights *and* biases from ``random_state``, in
+
+``device``
+    the device of a named backend (e.g. "cuda", "cuda:1", "device1").
+
+``init``
+    "sklearn" (default: Glorot-uniform weights *and* biases from ``random_state``, in
     scikit-learn's order) or one of xmlp's initialisers ("normalized", "large",
     "glorot", "he"), drawn from a generator seeded from ``random_state``.
-dropout : probability of dropping each hidden neuron during training (inverted
+
+``dropout``
+    probability of dropping each hidden neuron during training (inverted
     dropout; stochastic solvers only).  Masks are drawn from ``random_state``.
-l1 : L1 strength, applied per mini-batch like ``alpha``.
-compile : run the stochastic solvers' epochs as compiled XLA programs
+
+``l1``
+    L1 strength, applied per mini-batch like ``alpha``.
+
+``compile``
+    run the stochastic solvers' epochs as compiled XLA programs
     (:mod:`xmlp.engine`; same steps and numbers).  None (default): compiled where the
     backend can (``backend="jax"``), eager elsewhere; True: compiled (a ValueError on
     another backend); False: eager.  A program is compiled once per shape per process and

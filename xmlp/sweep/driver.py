@@ -55,48 +55,108 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
         on_message: Callable[[str], None] | None = None) -> SweepResult:
     """Run (or resume) a sweep and return its :class:`SweepResult`.
 
-    data : a dataset name (``xmlp.datasets.load``, in the network's dtype), a picklable
+    Each trial trains one network on a Dask worker; Optuna chooses the trials (a grid, a
+    random or a TPE search) and records them in ``storage``, so that the same sweep run
+    again resumes where it stopped.
+
+    Parameters
+    ----------
+    data : str, callable or dataset
+        A dataset name (``xmlp.datasets.load``, in the network's dtype), a picklable
         function returning a dataset (called once per worker process), or a dataset --
         anything with ``train``, ``validation`` and ``test`` (X, y) pairs, e.g. an
         ``xmlp.datasets.Dataset`` -- scattered once to every worker.  Each epoch is
         evaluated on the validation split when there is one, else on the test split.
-    network : ``xmlp.Network`` arguments shared by all trials (``device`` as text;
-        ``seed`` defaults to 0: every trial starts from the same weights).
-    fit : ``Network.fit`` hyper-parameters shared by all trials.
-    grid : parameter -> values.  With ``search="grid"`` (the default when only a grid is
+    network : mapping
+        ``xmlp.Network`` arguments shared by all trials (``device`` as text; ``seed``
+        defaults to 0: every trial starts from the same weights).
+    fit : mapping, optional
+        ``Network.fit`` hyper-parameters shared by all trials.
+    grid : mapping, optional
+        Parameter -> values.  With ``search="grid"`` (the default when only a grid is
         given) every combination runs once; with a random or TPE search these parameters
         are categorical dimensions of the search space.
-    space : parameter -> ``(low, high)`` or ``(low, high, "log")``: a range for random or
-        TPE search (integers for integer parameters).
-    search : "grid", "random" or "tpe" (default: grid with only a grid, else tpe).
-    trials : number of trials of a random or TPE search (default 20).
-    prune : "none", "halving" (successive halving) or "hyperband": each epoch reports the
-        metric to Optuna, whose pruner may stop the trial (the metric must be one measured
-        every epoch: on the training split or the evaluation split).  The workers then open
-        the study by its storage URL, so it must be reachable from them (a file on a local
-        cluster, a database server on a distributed one).
-    metric : one of ``METRICS`` (default: ``evaluation_accuracy``); accuracies are
-        maximised, costs minimised.  The final network's value is the trial's value.
-    workers, scheduler, client : start a ``LocalCluster`` of ``workers`` single-threaded
-        processes (default: one per core, BLAS pinned to one thread), or connect to the
-        scheduler at this address, or use this ``distributed.Client``.
-    storage : an Optuna storage URL (default ``sqlite:///sweep.db`` in the working
-        directory).  The same sweep run again resumes from it.
-    study : study name (default: derived from the sweep's definition, so that running the
-        same sweep again finds its study).
-    checkpoint_dir : where trials keep their checkpoints (default: beside an SQLite file,
-        else ``./sweep-checkpoints``); it must be reachable from the workers to resume on
+    space : mapping, optional
+        Parameter -> ``(low, high)`` or ``(low, high, "log")``: a range for random or TPE
+        search (integers for integer parameters).
+    search : {"grid", "random", "tpe"}, optional
+        Default: grid with only a grid, else tpe.
+    trials : int, optional
+        Number of trials of a random or TPE search (default 20).
+    prune : {"none", "halving", "hyperband"}, default "none"
+        ``"halving"`` is successive halving.  Each epoch reports the metric to Optuna,
+        whose pruner may stop the trial (the metric must be one measured every epoch: on
+        the training split or the evaluation split).  The workers then open the study by
+        its storage URL, so it must be reachable from them (a file on a local cluster, a
+        database server on a distributed one).
+    metric : str, optional
+        One of ``METRICS`` (default: ``evaluation_accuracy``); accuracies are maximised,
+        costs minimised.  The final network's value is the trial's value.
+    workers : int, optional
+        Start a ``LocalCluster`` of ``workers`` single-threaded processes (default: one
+        per core, BLAS pinned to one thread).
+    scheduler : str, optional
+        Connect to the Dask scheduler at this address instead.
+    client : distributed.Client, optional
+        Use this Dask client instead.
+    storage : str, optional
+        An Optuna storage URL (default ``sqlite:///sweep.db`` in the working directory).
+        The same sweep run again resumes from it.
+    study : str, optional
+        Study name (default: derived from the sweep's definition, so that running the same
+        sweep again finds its study).
+    checkpoint_dir : path-like, optional
+        Where trials keep their checkpoints (default: beside an SQLite file, else
+        ``./sweep-checkpoints``); it must be reachable from the workers to resume on
         another worker (else the trial starts again, to the same result).
-    resources : Dask resources each trial needs, e.g. ``{"GPU": 1}`` (workers started
-        here get the same resources; on a cluster, start workers with ``--resources``).
-    configure : ``params -> (network kwargs, fit kwargs)`` for one trial (default: each
-        parameter in ``NETWORK_KEYS`` goes to the network, every other to ``fit``).  With a
-        ``configure`` function the swept names are its own (e.g. ``variant`` naming a whole
-        architecture) and ``network`` / ``fit`` are only recorded in the definition.
-    heartbeat : seconds between the driver's heartbeats for running trials; a killed
-        sweep's trials count as stale after three missed beats.
-    progress : show a progress bar over the trials (stderr).
-    on_message : called with the sweep's notes (study resumed, stale trials retried, ...).
+    resources : mapping, optional
+        Dask resources each trial needs, e.g. ``{"GPU": 1}`` (workers started here get the
+        same resources; on a cluster, start workers with ``--resources``).
+    configure : callable, optional
+        ``params -> (network kwargs, fit kwargs)`` for one trial (default: each parameter
+        in ``NETWORK_KEYS`` goes to the network, every other to ``fit``).  With a
+        ``configure`` function the swept names are its own (e.g. ``variant`` naming a
+        whole architecture) and ``network`` / ``fit`` are only recorded in the definition.
+    heartbeat : float, default 2.0
+        Seconds between the driver's heartbeats for running trials; a killed sweep's
+        trials count as stale after three missed beats.
+    progress : bool, default False
+        Show a progress bar over the trials (stderr).
+    on_message : callable, optional
+        Called with the sweep's notes (study resumed, stale trials retried, ...).
+
+    Returns
+    -------
+    SweepResult
+        The study and the table of its trials, best first.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``search``, ``prune`` or ``metric``; nothing to sweep; a range with
+        a grid search; a parameter given both as grid values and as a range, or one that
+        cannot be swept (without ``configure``); an empty grid or one that repeats a
+        value; a bad range; ``trials`` or ``heartbeat`` that is not positive; a study of
+        that name in ``storage`` that holds another sweep; or ``resources`` that no worker
+        offers.
+    TypeError
+        For ``data`` that is neither a name, a loader nor a dataset, grid values that are
+        not numbers, strings, booleans or None, or a ``storage`` that is not a URL.
+
+    Examples
+    --------
+    Three learning rates of the book's chapter-1 network on the embedded sample, each
+    trial in a worker process of a local Dask cluster:
+
+    >>> from xmlp import sweep
+    >>> result = sweep.run(  # doctest: +SKIP
+    ...     "mnist-sample", network={"sizes": [784, 30, 10]},
+    ...     fit={"epochs": 3, "batch_size": 10}, grid={"eta": [0.1, 0.5, 1.0]},
+    ...     workers=2, storage="sqlite:///sweep.db")
+    >>> result.best["eta"]  # doctest: +SKIP
+    1.0
+
+    (Skipped in the doctests: it starts a Dask cluster of worker processes.)
     """
     say = on_message or (lambda text: log.info("%s", text))
     fit = dict(fit or {})
