@@ -123,7 +123,7 @@ def test_vectorized_update_equals_per_example_loop(bk, cost, lmbda):
     weights, biases = net.parameters_numpy()
     state = np.random.default_rng()
     state.bit_generator.state = net.rng.bit_generator.state
-    order = state.permutation(n)  # xmlp.train.epoch_order draws exactly this
+    order = state.permutation(n)  # xmlp.epochs.epoch_order draws exactly this
 
     net.fit(X, labels, epochs=1, batch_size=bs, eta=eta, lmbda=lmbda, monitor=())
 

@@ -21,7 +21,7 @@ LAYERS = {
     "xmlp.optim": 2, "xmlp.augment": 2, "xmlp.engine": 2, "xmlp.compiled": 2,  # the engine
     "xmlp.history": 2, "xmlp.schedule": 2,  # what a fit records; how eta changes
     "xmlp.io": 3, "xmlp.checkpoint": 3, "xmlp.export": 3,  # network files, ONNX graphs
-    "xmlp.train": 4,
+    "xmlp.train": 4, "xmlp.epochs": 4,
     "xmlp.model": 5,
     "xmlp": 6,  # the public namespace gathers the layers below it
 }

@@ -10,7 +10,7 @@ import pytest
 
 import xmlp
 from xmlp import optim
-from xmlp.train import epoch_order
+from xmlp.epochs import epoch_order
 
 NP = xmlp.backend.resolve("numpy").xp
 

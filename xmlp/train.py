@@ -1,8 +1,9 @@
 """The training loop, :func:`fit`: checks the settings, splits off the validation set, runs
 the epochs through the mini-batch engine, records each one, and stops on divergence, early
 stopping or the schedule.  What it records and prints is :mod:`xmlp.history`; how eta changes
-between epochs and when to stop early, :mod:`xmlp.schedule`; the state a checkpoint holds and
-how a fit resumes from it, :mod:`xmlp.checkpoint`.
+between epochs and when to stop early, :mod:`xmlp.schedule`; what each epoch draws, runs
+and records, :mod:`xmlp.epochs`; the state a checkpoint holds and how a fit resumes from
+it, :mod:`xmlp.checkpoint`.
 
 One mini-batch step is network2.py's ``update_mini_batch``: backprop (:mod:`xmlp.network`)
 gives the gradients, an update rule (:mod:`xmlp.optim`: SGD with L2 / L1 decay, momentum,
@@ -18,28 +19,24 @@ and accuracies).
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from . import _validate as check
 from . import augment as aug
 from . import checkpoint as ckpt_io
 from . import optim
 from .backend import out_of_memory, to_numpy
-from .engine import Engine, resolve_compile
+from .engine import resolve_compile
+from .epochs import Hyper, Loop, epoch_order, record
 from .history import MONITORS, History, TrainingDiverged, TrainingInterrupted, monitors, report
 from .network import Network
 from .schedule import ANNEALS, Tracker, anneal_factor
 
 Array = Any
 
-# History and the two exceptions are re-exported: pickles and code written before they moved
-# to xmlp.history name them here.
+# History, the two exceptions and epoch_order are re-exported: pickles and code written
+# before they moved to xmlp.history / xmlp.epochs name them here.
 __all__ = ["fit", "History", "TrainingDiverged", "TrainingInterrupted", "epoch_order",
            "MONITORS", "ANNEALS", "DEFAULT_ETA"]
 
@@ -47,39 +44,6 @@ __all__ = ["fit", "History", "TrainingDiverged", "TrainingInterrupted", "epoch_o
 DEFAULT_ETA = {"quadratic": 3.0, "cross-entropy": 0.5, "log-likelihood": 0.5}
 #: Adam's usual step size (Kingma & Ba; PyTorch's and scikit-learn's default).
 DEFAULT_ETA_ADAM = 0.001
-
-
-def epoch_order(rng: np.random.Generator, n: int) -> np.ndarray:
-    """The order in which an epoch visits the n training examples (host, int64)."""
-    return rng.permutation(n)
-
-
-@dataclass
-class _Hyper:
-    eta: float  # this epoch's learning rate (the schedule may halve it)
-    decay: optim.Decay  # L2 / L1 strengths over n
-    dropout: float
-
-    @property
-    def n(self) -> int:
-        return self.decay.n
-
-    @property
-    def lmbda(self) -> float:
-        return self.decay.lmbda
-
-    @property
-    def l1(self) -> float:
-        return self.decay.l1
-
-
-def _dropout_masks(net: Network, rng: np.random.Generator, n: int, p: float
-                   ) -> list[np.ndarray]:
-    """One epoch of inverted-dropout masks per hidden layer, (n, n_l), scaled by 1/(1-p).
-
-    Drawn on the host (same masks on every backend) in visiting order; the engine moves
-    them once per epoch and mini-batch k uses rows [k, k+m)."""
-    return [(rng.random((n, width)) >= p) / (1.0 - p) for width in net.sizes[1:-1]]
 
 
 def _split_validation(net: Network, X, labels, Y, validation: float | int):
@@ -284,9 +248,9 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
     monitor = monitors(monitor, evaluation is not None, bool(early_stopping or schedule))
 
     n = X.shape[0]
-    hyper = _Hyper(eta, optim.Decay(lmbda, l1, n), dropout)
+    hyper = Hyper(eta, optim.Decay(lmbda, l1, n), dropout)
     history = History(n_train=n, n_evaluation=0 if evaluation is None else evaluation[0].shape[0])
-    loop = _Loop(net, X, Y, batch_size, hyper, rule, progress, augment, compiled)
+    loop = Loop(net, X, Y, batch_size, hyper, rule, progress, augment, compiled)
     tracker = Tracker(eta, early_stopping, schedule)
     settings = {"batch_size": batch_size, "eta": eta, "lmbda": lmbda, "l1": l1,
                 "momentum": momentum, "nesterov": bool(nesterov), "dropout": dropout,
@@ -317,7 +281,7 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
                            "float32, or fewer/smaller hidden layers"):
             seconds = loop.run_epoch(epoch, history)
         try:
-            _record(loop, history, epoch, seconds, monitor, (X, labels, Y), evaluation)
+            record(loop, history, epoch, seconds, monitor, (X, labels, Y), evaluation)
         except TrainingDiverged:
             if on_divergence == "raise":
                 raise
@@ -333,81 +297,3 @@ def fit(net: Network, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
         if stop:
             break
     return history
-
-
-class _Loop:
-    """Runs a fit's epochs through the mini-batch engine, drawing each epoch's order,
-    dropout masks and shift/flip codes from the network's generator."""
-
-    def __init__(self, net: Network, X, Y, batch_size: int, hyper: _Hyper, rule: optim.Rule,
-                 progress, augment: aug.Augment | None = None, compiled: bool = False):
-        self.net, self.hyper, self.augment = net, hyper, augment
-        self.engine = Engine(net, rule, batch_size, lmbda=hyper.lmbda, l1=hyper.l1,
-                             n=hyper.n, progress=progress, compiled=compiled)
-        self.data = self.engine.data(X, Y, augment=augment)
-        self.good = (net._W, net._b)  # weights after the last finite epoch
-        self.divergence_limit: float | None = None  # training cost above this: diverged
-
-    @property
-    def rule(self) -> optim.Rule:
-        return self.engine.rule
-
-    @property
-    def state(self) -> optim.State:
-        return self.engine.state
-
-    @state.setter
-    def state(self, state: optim.State) -> None:
-        self.engine.state = state
-
-    def run_epoch(self, epoch: int, history: History) -> float:
-        """One epoch; returns its training seconds (compilation not counted: the history's
-        ``compile_seconds`` holds that)."""
-        net, h = self.net, self.hyper
-        start, compiling = time.perf_counter(), self.engine.compile_seconds
-        order = epoch_order(net.rng, h.n)
-        masks = _dropout_masks(net, net.rng, h.n, h.dropout) if h.dropout else None
-        codes = None if self.augment is None else self.augment.draw(net.rng, h.n)
-        try:
-            self.engine.epoch(self.data, order, h.eta, masks, codes, epoch)
-        except KeyboardInterrupt:
-            history.stop_reason = "interrupted"
-            raise TrainingInterrupted(history) from None
-        finally:
-            history.compile_seconds = self.engine.compile_seconds
-        return time.perf_counter() - start - (self.engine.compile_seconds - compiling)
-
-
-def _record(loop: _Loop, history: History, epoch: int, seconds_train: float,
-            monitor, train, evaluation) -> None:
-    """Fetch this epoch's numbers in one transfer; roll back and raise on divergence."""
-    net, h = loop.net, loop.hyper
-    sets = [data for prefix, data in (("training", train), ("evaluation", evaluation))
-            if any(m.startswith(prefix) for m in monitor)]
-    fetched = to_numpy(loop.engine.figures(sets, h.lmbda, h.l1)).tolist()
-    history.compile_seconds = loop.engine.compile_seconds
-    history.seconds.append(seconds_train)
-    history.eta.append(h.eta)
-    exploded = (loop.divergence_limit is not None and "training_cost" in monitor
-                and fetched[1] > loop.divergence_limit)
-    if exploded or not all(math.isfinite(v) for v in fetched):
-        net._W, net._b = loop.good
-        history.stop_reason = "diverged"
-        raise TrainingDiverged(
-            f"training diverged in epoch {epoch + 1} with eta={h.eta:g}: "
-            + (f"the training cost rose to {fetched[1]:.4g}, more than "
-               f"{loop.divergence_limit:.4g} (divergence_factor x the cost before training)"
-               if exploded else "the weights or the cost became NaN/inf")
-            + ". The network keeps the weights of the last good epoch; try a smaller eta.",
-            history)
-    loop.good = (net._W, net._b)
-    it = iter(fetched[1:])
-    sizes = {"training": train[0].shape[0],
-             "evaluation": None if evaluation is None else evaluation[0].shape[0]}
-    for prefix in ("training", "evaluation"):
-        if any(m.startswith(prefix) for m in monitor):
-            cost, acc = float(next(it)), round(next(it)) / sizes[prefix]  # count / n, exact
-            if f"{prefix}_cost" in monitor:
-                getattr(history, f"{prefix}_cost").append(cost)
-            if f"{prefix}_accuracy" in monitor:
-                getattr(history, f"{prefix}_accuracy").append(acc)
