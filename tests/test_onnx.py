@@ -272,7 +272,7 @@ def test_diabetes_regressor_pipeline(sk):
     np.testing.assert_allclose(pred32[:, 0], pipe.predict(X), rtol=1e-5)
 
 
-def test_unfitted_and_multilabel_estimators(sk):
+def test_unfitted_estimators(sk):
     from sklearn.exceptions import NotFittedError
 
     from xmlp.sklearn import MLPClassifier, MLPRegressor
@@ -281,10 +281,171 @@ def test_unfitted_and_multilabel_estimators(sk):
     for est in (MLPClassifier(), MLPRegressor()):
         with pytest.raises(NotFittedError):
             sk.to_onnx(est, X[:1])
-    Y = (X[:, :3] > 0.5).astype(int)  # multilabel indicator targets
-    for cost in (None, "cross-entropy"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            est = MLPClassifier((4,), max_iter=2, random_state=0, cost=cost).fit(X, Y)
-        with pytest.raises(ValueError, match="multilabel"):
-            sk.to_onnx(est, X[:1], options={"zipmap": False})
+
+
+# ----------------------------------------------------------------- multilabel classifiers
+N_LABELS = 3
+
+
+def _multilabel_data(n_labels=N_LABELS):
+    """300 rows of 6 features, and an indicator matrix: label j is on where a linear
+    function of X passes its median (both values in every column)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 6))
+    scores = X @ rng.normal(size=(6, n_labels))
+    return X, (scores > np.median(scores, axis=0)).astype(np.int64)
+
+
+def _fit_multilabel(data=None, **params):
+    from xmlp.sklearn import MLPClassifier
+
+    X, Y = data or _multilabel_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning
+        return MLPClassifier((8,), max_iter=40, random_state=0, **params).fit(X, Y)
+
+
+def quiet_session(model, capfd):
+    """An ONNX Runtime session that must log nothing: a declared output shape that is not
+    the computed one makes ORT warn ("Error merging shape info for output") on stderr,
+    which capfd reads at the file descriptor."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 2  # warnings and above, whatever the default logger says
+    capfd.readouterr()
+    sess = ort.InferenceSession(model.SerializeToString(), options,
+                                providers=["CPUExecutionProvider"])
+    err = capfd.readouterr().err
+    assert "onnxruntime" not in err, err
+    return sess
+
+
+def _declared(output) -> tuple[int, list]:
+    """An output's element type and declared dims (None where unnamed and unsized)."""
+    t = output.type.tensor_type
+    return t.elem_type, [d.dim_value or d.dim_param or None for d in t.shape.dim]
+
+
+def _assert_multilabel_outputs(est, X, label, proba, dtype):
+    """label == predict wherever predict_proba is more than 1e-6 from 0.5 (the rest may
+    round either way in float32), probabilities == predict_proba to the dtype's TOL."""
+    want_p, want_l = est.predict_proba(X), est.predict(X)
+    assert label.dtype == np.int64 and label.shape == (len(X), N_LABELS)
+    assert proba.dtype == np.dtype(dtype) and proba.shape == (len(X), N_LABELS)
+    np.testing.assert_allclose(proba, want_p, rtol=0, atol=TOL[np.dtype(dtype).name])
+    clear = np.abs(want_p - 0.5) > 1e-6
+    assert clear.mean() > 0.9  # the comparison below covers nearly every entry
+    np.testing.assert_array_equal(label[clear], want_l[clear])
+    assert 0 < want_l.mean() < 1  # both values occur
+
+
+def test_ort_shape_warning_is_seen(sk, capfd):
+    """The control for quiet_session: a label declared (N,) while the graph computes
+    (N, n_labels) -- what skl2onnx declares for scikit-learn's multilabel MLP -- fails it."""
+    from skl2onnx.common.data_types import FloatTensorType
+
+    est = _fit_multilabel()
+    model = sk.convert_sklearn(est, "mlp", [("input", FloatTensorType([None, 6]))],
+                               options={id(est): {"zipmap": False}})
+    quiet_session(model, capfd)
+    del model.graph.output[0].type.tensor_type.shape.dim[1]
+    with pytest.raises(AssertionError, match="merging shape info"):
+        quiet_session(model, capfd)
+
+
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+def test_multilabel_classifier_without_zipmap(sk, capfd, activation):
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    X, _ = data = _multilabel_data()
+    est = _fit_multilabel(data, activation=activation)
+    for tensor, dtype in [(FloatTensorType, np.float32), (DoubleTensorType, np.float64)]:
+        model = sk.convert_sklearn(est, "mlp", [("input", tensor([None, X.shape[1]]))],
+                                   options={id(est): {"zipmap": False}})
+        onnx.checker.check_model(model, full_check=True)
+        # the declared shapes are the computed ones (strict inference fails otherwise)
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+        elem = onnx.TensorProto.FLOAT if dtype == np.float32 else onnx.TensorProto.DOUBLE
+        assert [o.name for o in model.graph.output] == ["label", "probabilities"]
+        assert _declared(model.graph.output[0]) == (onnx.TensorProto.INT64, [None, N_LABELS])
+        assert _declared(model.graph.output[1]) == (elem, [None, N_LABELS])
+        label, proba = quiet_session(model, capfd).run(None, {"input": X.astype(dtype)})
+        _assert_multilabel_outputs(est, X, label, proba, dtype)
+
+
+@pytest.mark.parametrize("zipmap", [True, "columns"])
+def test_multilabel_zipmap_outputs_are_scikit_learns(sk, capfd, zipmap):
+    """Output names and types as skl2onnx gives for scikit-learn's multilabel
+    MLPClassifier on the same data, except the label's declared shape: (N, n_labels),
+    which is what both compute, where skl2onnx declares (N,)."""
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+    X, Y = data = _multilabel_data()
+    ours = _fit_multilabel(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SkMLPClassifier((8,), max_iter=40, random_state=0).fit(X, Y)
+    models = [sk.convert_sklearn(est, "mlp", [("input", FloatTensorType([None, 6]))],
+                                 options={id(est): {"zipmap": zipmap}})
+              for est in (ours, theirs)]
+    names = [[o.name for o in m.graph.output] for m in models]
+    want = ["output_label", "output_probability"] if zipmap is True else \
+        ["output_label", *(f"i{j}" for j in range(N_LABELS))]
+    assert names[0] == names[1] == want
+    for mine, skl in zip(models[0].graph.output, models[1].graph.output):
+        kind = mine.type.WhichOneof("value")
+        assert kind == skl.type.WhichOneof("value")
+        if kind == "tensor_type":
+            assert mine.type.tensor_type.elem_type == skl.type.tensor_type.elem_type
+        else:  # sequence of maps int64 -> float: no shape to differ
+            assert mine.type == skl.type
+    assert _declared(models[0].graph.output[0]) == (onnx.TensorProto.INT64, [None, N_LABELS])
+
+    outputs = quiet_session(models[0], capfd).run(None, {"input": X.astype(np.float32)})
+    label = outputs[0]
+    if zipmap is True:
+        maps = outputs[1]
+        assert all(sorted(row) == list(range(N_LABELS)) for row in maps)
+        proba = np.array([[row[j] for j in range(N_LABELS)] for row in maps], np.float32)
+    else:
+        proba = np.stack(outputs[1:], axis=1)
+    _assert_multilabel_outputs(ours, X, label, proba, np.float32)
+
+
+@pytest.mark.parametrize("params", [{"cost": "cross-entropy"}, {"cost": "quadratic"},
+                                    {"cost": "quadratic", "output": "softmax"}])
+def test_multilabel_with_xmlps_costs_and_outputs(sk, capfd, params):
+    X, _ = data = _multilabel_data()
+    est = _fit_multilabel(data, activation="tanh", **params)
+    assert est.out_activation_ == ("softmax" if "output" in params else "logistic")
+    model = sk.to_onnx(est, X[:1], options={"zipmap": False})  # float64
+    label, proba = quiet_session(model, capfd).run(None, {"X": X})
+    _assert_multilabel_outputs(est, X, label, proba, np.float64)
+
+
+def test_multilabel_two_labels_are_not_a_binary_problem(sk, capfd):
+    X, Y = _multilabel_data(n_labels=2)
+    est = _fit_multilabel((X, Y))
+    model = sk.to_onnx(est, X[:1], options={"zipmap": False})
+    label, proba = quiet_session(model, capfd).run(None, {"X": X})
+    assert label.shape == proba.shape == (len(X), 2)
+    np.testing.assert_array_equal(label, est.predict(X))
+    np.testing.assert_allclose(proba, est.predict_proba(X), rtol=0, atol=1e-12)
+
+
+def test_multilabel_pipeline(sk, capfd):
+    from xmlp.sklearn import MLPClassifier
+
+    X, Y = _multilabel_data()
+    X = X * 50 + 10  # the scaler has work to do
+    pipe = _fit(MLPClassifier((8,), activation="relu", max_iter=40, random_state=0), X, Y)
+    for dtype in (np.float32, np.float64):
+        model = sk.to_onnx(pipe, X[:1].astype(dtype), options={"zipmap": False})
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+        label, proba = quiet_session(model, capfd).run(None, {"X": X.astype(dtype)})
+        _assert_multilabel_outputs(pipe, X, label, proba, dtype)
+    # skl2onnx's default outputs: the indicator rows and one {label: probability} per row
+    model = sk.to_onnx(pipe, X[:1].astype(np.float32))
+    label, maps = quiet_session(model, capfd).run(None, {"X": X.astype(np.float32)})
+    proba = np.array([[row[j] for j in range(N_LABELS)] for row in maps], np.float32)
+    _assert_multilabel_outputs(pipe, X, label, proba, np.float32)

@@ -8,20 +8,30 @@ After ``import xmlp.onnx``, skl2onnx converts :class:`xmlp.sklearn.MLPClassifier
 
     model = skl2onnx.to_onnx(pipe, X[:1])   # Pipeline(StandardScaler(), MLPClassifier())
 
-The outputs are skl2onnx's usual ones: for a classifier ``label`` (the ``classes_``
-labels: int64, or strings) and ``probabilities`` (what ``predict_proba`` returns; a list
-of {class: probability} maps unless ``options={"zipmap": False}``); for a regressor
-``variable`` (N, n_outputs).  Options: ``zipmap`` (True, False, "columns") and ``nocl``
-(True: labels are the class indices).  The converters are registered with skl2onnx's documented
-API (``update_registered_converter``: a shape calculator and a converter); they read the
-estimators' public fitted attributes only (``coefs_``, ``intercepts_``, ``activation``,
-``out_activation_``, ``n_outputs_``, ``classes_``) and build the forward pass with
-:class:`xmlp.export.GraphBuilder`, the graph of :meth:`xmlp.Network.to_onnx`.  Weights
-are stored in the input's float type (float32 unless the sample X is float64).
+The outputs are skl2onnx's usual ones: for a classifier ``label`` (what ``predict``
+returns: the ``classes_`` labels, int64 or strings, shape (N,)) and ``probabilities``
+(what ``predict_proba`` returns, (N, n_classes); a list of {class: probability} maps
+unless ``options={"zipmap": False}``); for a regressor ``variable`` (N, n_outputs).
+Options: ``zipmap`` (True, False, "columns") and ``nocl`` (True: labels are the class
+indices).
 
-An unfitted estimator raises scikit-learn's ``NotFittedError``.  Multilabel classifiers
-are not converted (a ValueError says so).  Needs the ``onnx`` extra:
-``pip install 'xmlp[onnx]'``.
+Multilabel classifiers (fitted on a 0/1 indicator matrix, whatever their ``cost`` and
+``output``) convert as skl2onnx converts scikit-learn's: ``label`` is int64 of shape
+(N, n_labels), 1 where a label's output is above 0.5, and ``probabilities`` the outputs
+themselves, (N, n_labels); ``nocl`` changes nothing there.  Both are declared with the
+shape they have (skl2onnx declares scikit-learn's multilabel label as (N,), which ONNX
+Runtime warns about).
+
+The converters are registered with skl2onnx's documented API
+(``update_registered_converter``: a shape calculator and a converter); they read the
+estimators' public fitted attributes only (``coefs_``, ``intercepts_``, ``activation``,
+``out_activation_``, ``n_outputs_``, ``n_features_in_``, ``classes_``, and the shape of
+one ``predict``) and build the forward pass with :class:`xmlp.export.GraphBuilder`, the
+graph of :meth:`xmlp.Network.to_onnx`.  Weights are stored in the input's float type
+(float32 unless the sample X is float64).
+
+An unfitted estimator raises scikit-learn's ``NotFittedError``.  Needs the ``onnx``
+extra: ``pip install 'xmlp[onnx]'``.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ try:
     from onnx import TensorProto, numpy_helper
     from skl2onnx import update_registered_converter
     from skl2onnx._parse import _parse_sklearn_classifier  # installed for zipmap options
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, Int64TensorType
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
     from skl2onnx.common.utils import check_input_and_output_numbers
 except ImportError as exc:
@@ -78,13 +88,13 @@ def _float_type(operator) -> tuple[type, np.dtype]:
 
 
 def _multilabel(est) -> bool:
-    """Is est a multilabel classifier?  Only sigmoid outputs with several columns can be:
-    with the log-loss (multiclass problems get softmax) always; with one sigmoid per class
-    (cost="cross-entropy" / "quadratic") predict's shape tells."""
-    if est.n_outputs_ < 2 or est.out_activation_ != "logistic":
+    """Was est fitted on multilabel targets?  One output column never is; with several,
+    predict's shape tells, whatever the cost and output layer: (n, n_labels) for a 0/1
+    indicator matrix, (n,) for class labels.  (The output layer alone does not: one
+    sigmoid per class also serves multiclass problems, and cost="quadratic" allows
+    output="softmax" on multilabel targets.)"""
+    if est.n_outputs_ < 2:
         return False
-    if getattr(est, "cost", None) in (None, "log-loss"):
-        return True
     return np.ndim(est.predict(np.zeros((1, est.n_features_in_)))) == 2
 
 
@@ -104,17 +114,16 @@ def _classes(est) -> np.ndarray:
 def _classifier_shapes(operator) -> None:
     est = operator.raw_operator
     check_is_fitted(est)
-    if _multilabel(est):
-        raise ValueError(f"{type(est).__name__} was fitted on multilabel targets, which the "
-                         "ONNX converter does not support; convert a multiclass or binary "
-                         "classifier")
     if len(_classes(est)) < 2:
         raise ValueError(f"{type(est).__name__} was fitted on a single class; nothing to "
                          "export")
-    calculate_linear_classifier_output_shapes(operator)
+    calculate_linear_classifier_output_shapes(operator)  # counts, input type, label (N,)
     tensor_type, _ = _float_type(operator)
     n = operator.inputs[0].get_first_dimension()
-    operator.outputs[1].set_type(tensor_type([n, len(est.classes_)]))
+    width = len(est.classes_)  # classes, or labels of a multilabel problem
+    if _multilabel(est):  # label: an indicator row per sample; ZipMap copies this type
+        operator.outputs[0].set_type(Int64TensorType([n, width]))
+    operator.outputs[1].set_type(tensor_type([n, width]))
 
 
 def _regressor_shapes(operator) -> None:
@@ -156,13 +165,21 @@ def _emit(b: GraphBuilder, scope, container) -> None:
 
 
 def _convert_classifier(scope, operator, container) -> None:
-    """label = classes_[predicted index], probabilities = predict_proba, as the estimator
-    computes them: binary [1 - p, p] and p > 0.5; one sigmoid per class normalised to sum
-    1; softmax as it is."""
+    """label = predict, probabilities = predict_proba, as the estimator computes them:
+    multilabel (a > 0.5 per column as int64, a as it is); binary (p > 0.5 picks a class,
+    [1 - p, p]); multiclass (the argmax picks a class; one sigmoid per class normalised to
+    sum 1, softmax as it is)."""
     est = operator.raw_operator
     b = GraphBuilder(scope.get_unique_variable_name)
     a, dtype = _forward(scope, operator, container, b)
     label, proba = operator.outputs[0].full_name, operator.outputs[1].full_name
+    if _multilabel(est):
+        b.node("Identity", [a], output=proba)
+        above = b.node("Greater", [a, b.constant("half", np.full((1, 1), 0.5, dtype))],
+                       "above")
+        b.node("Cast", [above], output=label, to=TensorProto.INT64)
+        _emit(b, scope, container)
+        return
     if est.n_outputs_ == 1:
         neg = b.node("Sub", [b.constant("one", np.ones((1, 1), dtype)), a], "negative")
         b.node("Concat", [neg, a], output=proba, axis=1)
