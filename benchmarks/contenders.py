@@ -227,7 +227,7 @@ class XmlpTrainer(_Trainer):
 
     def sync(self) -> None:
         if self.contender.library == "jax":  # dispatch is asynchronous: wait for the results
-            for a in self.net._W + self.net._b:
+            for a in (*self.net.params.W, *self.net.params.b):
                 a.block_until_ready()
             return
         self.plumbing.sync(self.net.device)

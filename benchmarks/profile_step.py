@@ -99,7 +99,7 @@ def profile(cfg, n, epochs, repeat):
     net = xmlp.Network(list(cfg.sizes), cost=cfg.cost, init=cfg.init, dtype=cfg.dtype, seed=0)
     m, eta = cfg.batch_size, cfg.eta
     decay = 1.0 - eta * cfg.lmbda / n
-    Ws, bs = [np.asarray(W) for W in net._W], [np.asarray(b) for b in net._b]
+    Ws, bs = [np.asarray(W) for W in net.params.W], [np.asarray(b) for b in net.params.b]
     rng = np.random.default_rng(1)
 
     # the cost of timing a thunk that does no array work: subtracted from every op below

@@ -145,12 +145,13 @@ def test_profile_replay_is_xmlps_step(config):
     m, n = cfg.batch_size, 4 * cfg.batch_size
     X, y = rng.random((n, 12)), rng.integers(0, 3, n)
     net = xmlp.Network(list(cfg.sizes), cost=cfg.cost, init=cfg.init, dtype=cfg.dtype, seed=5)
-    Ws, bs = prof.replay(cfg, [np.asarray(W) for W in net._W], [np.asarray(b) for b in net._b],
+    Ws, bs = prof.replay(cfg, [np.asarray(W) for W in net.params.W],
+                         [np.asarray(b) for b in net.params.b],
                          X, np.eye(3)[y], np.arange(m), cfg.eta / m, 1 - cfg.eta * cfg.lmbda / n)
     # fit's n is the number of rows it gets: give it one mini-batch and scale lmbda to match
     net.fit(X[:m], y[:m], epochs=1, batch_size=m, eta=cfg.eta, lmbda=cfg.lmbda * m / n,
             monitor=())
-    for a, b in zip(Ws + bs, list(net._W) + list(net._b)):
+    for a, b in zip(Ws + bs, [*net.params.W, *net.params.b]):
         np.testing.assert_allclose(a, np.asarray(b), rtol=1e-12, atol=1e-14)
     # C1: 2 gathers, 2 x (matmul, +b, 4 sigmoid ops), 4 for BP1, 2 x (scale, sum, matmul),
     # matmul + 3 for BP2, 4 updates = 32; C2: BP1 is a - y (1), L2 adds decay * W twice = 31

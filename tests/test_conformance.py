@@ -94,8 +94,8 @@ def test_gradients(bk, conformance, cost, output, hidden, dtype):
     net = ref.to(bk.name, bk.device, dtype)
     Y = np.eye(4)[labels]
     for m in (None, masks):
-        r = backprop(ref._W, ref._b, X, Y, ref.hidden, ref.output, ref.cost, m)
-        g = backprop(net._W, net._b, bk.asarray(X, dtype), bk.asarray(Y, dtype), net.hidden,
+        r = backprop(ref.params, X, Y, ref.hidden, ref.output, ref.cost, m)
+        g = backprop(net.params, bk.asarray(X, dtype), bk.asarray(Y, dtype), net.hidden,
                      net.output, net.cost, None if m is None else [bk.asarray(m[0], dtype)])
         for got, want in zip(g[0] + g[1], r[0] + r[1]):
             conformance.check(bk, dtype, "gradients", bk.to_numpy(got), want,

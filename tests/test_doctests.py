@@ -13,14 +13,14 @@ import importlib
 import numpy as np
 import pytest
 
-MODULES = ["xmlp", "xmlp.model", "xmlp.network", "xmlp.train", "xmlp.io", "xmlp.backend",
+MODULES = ["xmlp", "xmlp.model", "xmlp.network", "xmlp.settings", "xmlp.io", "xmlp.backend",
            "xmlp.datasets", "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen",
            "xmlp.history", "xmlp.recipes", "xmlp.recipes._recipe", "xmlp.recipes._run",
            "xmlp.cli"]
 #: Modules that need an optional extra: their examples run where it is installed.
 OPTIONAL = {"xmlp.sklearn": "sklearn", "xmlp.sweep.driver": "optuna"}
 #: Modules that must hold at least one example (the API pages' main entries).
-WITH_EXAMPLES = {"xmlp.model", "xmlp.network", "xmlp.train", "xmlp.backend",
+WITH_EXAMPLES = {"xmlp.model", "xmlp.network", "xmlp.settings", "xmlp.backend",
                  "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen",
                  "xmlp.history", "xmlp.recipes._run", "xmlp.sklearn", "xmlp.cli"}
 

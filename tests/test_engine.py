@@ -11,7 +11,8 @@ import pytest
 
 import xmlp
 from xmlp import compiled, engine, optim
-from xmlp.train import TrainingInterrupted
+from xmlp.history import TrainingInterrupted
+from xmlp.regulariser import Regulariser
 
 SIZES = [16, 7, 5, 3]  # 16 inputs = 4x4 "images" for shifts and flips
 N = 53  # batch 10: five full batches and a short one of 3
@@ -129,6 +130,50 @@ def test_eta_and_hyper_parameters_change_without_recompiling(jax_case):
     assert len(compiled._PROGRAMS) > programs
 
 
+# ----------------------------------------------------------------- a member axis
+def test_the_step_maps_over_a_member_axis(jax_case):
+    """The one step under jax.vmap over two members -- their own parameters, momentum
+    velocities and host numbers (eta, L2 / L1 factors, backprop's scale, mu), the same
+    mini-batch -- gives each member's single step, to 1e-12."""
+    import jax
+    import jax.numpy as jnp
+
+    from xmlp import step as steps
+
+    X, y = _data(10, seed=6)
+    nets = [xmlp.Network(SIZES, dtype="float64", seed=seed, backend="jax",
+                         cost="cross-entropy") for seed in (0, 1)]
+    net = nets[0]
+    rng = np.random.default_rng(7)
+    masks = [jnp.asarray((rng.random((10, w)) >= 0.3) / 0.7) for w in SIZES[1:-1]]
+    batch = steps.Batch(net.features(X), net.targets(y, 10)[1], None, masks)
+    spec = steps.Spec(net.hidden, net.output, net.cost, optim.Momentum())
+    members = [(optim.Momentum(0.5), Regulariser(1.0, 0.1), 0.4, 53),
+               (optim.Momentum(0.9), Regulariser(3.0, 0.02), 0.05, 40)]
+    numbers = [steps.numbers(rule, reg, eta, 1, 10.0, n, 10, loss_scale=1.0)
+               for rule, reg, eta, n in members]
+    # velocities that are not zero: one step of each member first, eagerly
+    states = []
+    for member, nums in zip(nets, numbers):
+        state = spec.rule.init(member.params, jnp)
+        states.append(steps.step(spec, member.params, state, batch, nums, jnp)[1])
+
+    def stack(*trees):
+        return jax.tree_util.tree_map(lambda *a: jnp.stack([jnp.asarray(v, jnp.float64)
+                                                            for v in a]), *trees)
+
+    mapped = jax.vmap(lambda p, s, nums: steps.step(spec, p, s, batch, nums, jnp))
+    params, state, loss = mapped(stack(*(m.params for m in nets)), stack(*states),
+                                 stack(*numbers))
+    for k, member in enumerate(nets):
+        want = steps.step(spec, member.params, states[k], batch, numbers[k], jnp)
+        got = jax.tree_util.tree_map(lambda a, k=k: a[k], (params, state, loss))
+        for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+            g, w = np.asarray(g), np.asarray(w)
+            assert np.max(np.abs(g - w)) <= 1e-12 * max(np.max(np.abs(w)), 1e-300)
+    assert not np.allclose(np.asarray(params.W[0][0]), np.asarray(params.W[0][1]))
+
+
 # ----------------------------------------------------------------- no host transfer
 def test_no_host_transfer_inside_a_compiled_epoch(jax_case):
     import jax
@@ -140,17 +185,18 @@ def test_no_host_transfer_inside_a_compiled_epoch(jax_case):
 
 def _epochs_under_the_guard(jax, X, y, loss_scale, weights):
     net = xmlp.Network(SIZES, seed=0, backend="jax", dtype="float64")
-    Xd, Yd = net._features(X), net._targets(y, 64)[1]
+    Xd, Yd = net.features(X), net.targets(y, 64)[1]
     calls = []
-    eng = engine.Engine(net, optim.Adam(), 10, lmbda=1.0, l1=0.1,
-                        n=None if weights is not None else 64, loss_scale=loss_scale,
+    eng = engine.Engine(net, optim.Adam(), 10,
+                        regulariser=Regulariser(1.0, 0.1, per_batch=weights is not None),
+                        augment=xmlp.augment.make(1, True, None, 16), loss_scale=loss_scale,
                         compiled=True, progress=lambda *a: calls.append(a))
-    data = eng.data(Xd, Yd, weights, xmlp.augment.make(1, True, None, 16))
+    data = eng.data(Xd, Yd, weights)
     rng = np.random.default_rng(0)
 
     def draws():
         return (rng.permutation(64), [(rng.random((64, w)) >= 0.2) / 0.8
-                                      for w in SIZES[1:-1]], data.augment.draw(rng, 64))
+                                      for w in SIZES[1:-1]], eng.spec.augment.draw(rng, 64))
 
     order, masks, codes = draws()
     eng.epoch(data, order, 0.01, masks, codes)  # compiles (outside the guard)

@@ -151,33 +151,33 @@ def test_at_least_thirty_distinct_bad_inputs():
 def test_out_of_memory_in_predict_names_the_fix(monkeypatch):
     net = _net()
 
-    def explode(X):
+    def explode(*args):
         raise MemoryError("Unable to allocate 80.0 TiB for an array")
 
-    monkeypatch.setattr(net, "_output", explode)
+    monkeypatch.setattr(net, "outputs", explode)
     with pytest.raises(xmlp.DeviceOutOfMemory, match=r"80\.0 TiB.*smaller batch_size"):
         net.predict(X)
 
 
 def test_out_of_memory_in_fit_names_the_fix(monkeypatch):
-    import xmlp.engine
+    import xmlp.step
 
     def explode(*args, **kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore text")
 
-    monkeypatch.setattr(xmlp.engine, "backprop", explode)
+    monkeypatch.setattr(xmlp.step, "backprop", explode)
     with pytest.raises(xmlp.DeviceOutOfMemory,
                        match=r"training epoch 1 .*Tried to allocate 2\.00 GiB; try a smaller"):
         _net().fit(X, Y, epochs=1)
 
 
 def test_other_runtime_errors_are_not_disguised(monkeypatch):
-    import xmlp.engine
+    import xmlp.step
 
     def explode(*args, **kwargs):
         raise RuntimeError("shape mismatch somewhere")
 
-    monkeypatch.setattr(xmlp.engine, "backprop", explode)
+    monkeypatch.setattr(xmlp.step, "backprop", explode)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         _net().fit(X, Y, epochs=1)
 

@@ -1,5 +1,6 @@
 """The package's import graph: no cycle (lazy imports inside functions included) and every
-import points down the layers that ``xmlp/__init__.py``'s docstring lists."""
+import points down the layers of ``xmlp._layers.LAYERS``, the one table of them, which the
+package docstring and docs/architecture.md show."""
 
 from __future__ import annotations
 
@@ -7,25 +8,14 @@ import ast
 import pathlib
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
-PKG = pathlib.Path(__file__).resolve().parents[1] / "xmlp"
+from xmlp import _layers
 
-#: Rank of each layer; a module may import modules of its own rank or lower.  Modules not
-#: listed (cli.*, nielsen, sklearn, sweep, recipes, ...) are front ends, the top layer.
-LAYERS = {
-    "xmlp._version": 0, "xmlp.devices": 0, "xmlp.backend": 0, "xmlp._validate": 0,
-    "xmlp.activations": 1, "xmlp.costs": 1, "xmlp.init": 1, "xmlp.network": 1,
-    "xmlp.datasets": 1,  # data: NumPy only, beside the math
-    "xmlp.optim": 2, "xmlp.augment": 2, "xmlp.engine": 2, "xmlp.compiled": 2,  # the engine
-    "xmlp.history": 2, "xmlp.schedule": 2,  # what a fit records; how eta changes
-    "xmlp.io": 3, "xmlp.checkpoint": 3, "xmlp.export": 3,  # network files, ONNX graphs
-    "xmlp.train": 4, "xmlp.epochs": 4,
-    "xmlp.model": 5,
-    "xmlp": 6,  # the public namespace gathers the layers below it
-}
-FRONT = 7
+PKG = pathlib.Path(__file__).resolve().parents[1] / "xmlp"
+ROOT = PKG.parent
 
 
 def _modules() -> dict[str, pathlib.Path]:
@@ -63,14 +53,6 @@ def _imports(name: str, path: pathlib.Path, modules: dict) -> set[str]:
     return found
 
 
-def _rank(module: str) -> int:
-    while module:
-        if module in LAYERS:
-            return LAYERS[module]
-        module = module.rpartition(".")[0]
-    return FRONT
-
-
 def _graph() -> dict[str, set[str]]:
     modules = _modules()
     return {name: _imports(name, path, modules) for name, path in modules.items()}
@@ -78,7 +60,7 @@ def _graph() -> dict[str, set[str]]:
 
 def test_the_walker_sees_lazy_and_relative_imports():
     graph = _graph()
-    assert "xmlp.optim" in graph["xmlp.train"]  # top-level relative import
+    assert "xmlp.settings" in graph["xmlp.train"]  # top-level relative import
     assert "xmlp.network" in graph["xmlp.model"]
     assert {"xmlp.io", "xmlp.train"} <= graph["xmlp.model"]
     assert "xmlp.backend" in graph["xmlp.network"]
@@ -104,9 +86,30 @@ def test_no_import_cycle():
 
 
 def test_imports_point_down_the_layers():
-    upward = [f"{a} (layer {_rank(a)}) imports {b} (layer {_rank(b)})"
-              for a, targets in _graph().items() for b in targets if _rank(b) > _rank(a)]
+    rank = _layers.rank
+    upward = [f"{a} (layer {rank(a)}) imports {b} (layer {rank(b)})"
+              for a, targets in _graph().items() for b in targets if rank(b) > rank(a)]
     assert not upward, "\n".join(upward)
+
+
+def test_every_module_has_a_layer():
+    unplaced = []
+    for module in _modules():
+        try:
+            _layers.rank(module)
+        except KeyError:
+            unplaced.append(module)
+    assert not unplaced, f"add these to xmlp/_layers.py: {unplaced}"
+
+
+@pytest.mark.parametrize("where", ["xmlp/__init__.py", "docs/architecture.md"])
+def test_the_stack_is_told_as_the_table_tells_it(where):
+    """The package docstring and the architecture page show the table's stack verbatim."""
+    text = (ROOT / where).read_text()
+    stack = _layers.render()
+    shown = stack in text or textwrap.indent(stack, "    ") in text
+    assert shown, (f"{where} does not show the layers of xmlp/_layers.py; paste "
+                   f"`python -m xmlp._layers`:\n{stack}")
 
 
 def test_import_xmlp_imports_no_optional_library():

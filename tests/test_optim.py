@@ -11,59 +11,66 @@ import pytest
 import xmlp
 from xmlp import optim
 from xmlp.epochs import epoch_order
+from xmlp.params import Params
+from xmlp.regulariser import Regulariser, add_gradient
 
 NP = xmlp.backend.resolve("numpy").xp
 
 
-def _params(seed=0):
+def _params(seed=0) -> Params:
     rng = np.random.default_rng(seed)
-    return ([rng.normal(size=(3, 2)), rng.normal(size=(2, 1))],
-            [rng.normal(size=2), rng.normal(size=1)])
+    return Params((rng.normal(size=(3, 2)), rng.normal(size=(2, 1))),
+                  (rng.normal(size=2), rng.normal(size=1)))
+
+
+def _update(rule, params, grads, state, eta, t, reg=None, n=1):
+    """One update as the training step makes it: the regulariser's gradient added to the
+    (scaled) gradient, then the rule's arithmetic with its coefficients for step t."""
+    if reg is not None:
+        grads = add_gradient(grads, params, reg.gradient_factors(n, rule.scale(eta)), NP)
+    return rule.update(params, grads, state, rule.coefficients(eta, t), NP)
 
 
 def test_sgd_step_by_hand_with_l2_and_l1():
-    Ws, bs = _params()
-    gWs, gbs = _params(1)  # (eta/m)-scaled gradients
-    rule, decay = optim.SGD(), optim.Decay(lmbda=2.0, l1=0.5, n=10)
-    eta = 0.3
-    W2, b2, state = rule.step(Ws, bs, gWs, gbs, rule.init(Ws, bs, NP), eta, decay, NP)
-    for W, g, new in zip(Ws, gWs, W2):
+    P, G = _params(), _params(1)  # G: (eta/m)-scaled gradients
+    rule, eta = optim.SGD(), 0.3
+    new, state = _update(rule, P, G, rule.init(P, NP), eta, 1, Regulariser(2.0, 0.5), n=10)
+    for W, g, W_new in zip(P.W, G.W, new.W):
         want = (1 - eta * 2.0 / 10) * W - (g + eta * 0.5 / 10 * np.sign(W))
-        np.testing.assert_allclose(new, want, rtol=1e-15)
-    for b, g, new in zip(bs, gbs, b2):
-        np.testing.assert_allclose(new, b - g, rtol=1e-15)
-    assert state.t == 1
+        np.testing.assert_allclose(W_new, want, rtol=1e-14)
+    for b, g, b_new in zip(P.b, G.b, new.b):
+        np.testing.assert_allclose(b_new, b - g, rtol=1e-15)
+    assert state == optim.SGDState()
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_momentum_step_by_hand(nesterov):
-    Ws, bs = _params()
-    gWs, gbs = _params(1)
-    rule, decay, eta, mu = optim.Momentum(0.7, nesterov), optim.Decay(1.0, 0.0, 5), 0.2, 0.7
-    state = rule.init(Ws, bs, NP)
+    P, G = _params(), _params(1)
+    rule, eta, mu = optim.Momentum(0.7, nesterov), 0.2, 0.7
+    state = rule.init(P, NP)
+    assert isinstance(state, optim.MomentumState)
     for _ in range(2):  # the second step sees a non-zero velocity
-        prev_v = state.arrays["vw"]
-        new_W, _, state = rule.step(Ws, bs, gWs, gbs, state, eta, decay, NP)
-        for W, g, v0, v, W_new in zip(Ws, gWs, prev_v, state.arrays["vw"], new_W):
+        prev_v = state.velocity.W
+        new, state = _update(rule, P, G, state, eta, 1, Regulariser(1.0), n=5)
+        for W, g, v0, v, W_new in zip(P.W, G.W, prev_v, state.velocity.W, new.W):
             step = g + eta * 1.0 / 5 * W
             np.testing.assert_allclose(v, mu * v0 - step, rtol=1e-14)
             want = W + mu * v - step if nesterov else W + v
             np.testing.assert_allclose(W_new, want, rtol=1e-14)
-        Ws = new_W
+        P = new
 
 
 @pytest.mark.parametrize("form", optim.ADAM_FORMS)
 def test_adam_steps_by_hand(form):
-    Ws, bs = _params()
-    rule = optim.Adam(0.8, 0.9, 1e-3, form)
-    decay, eta = optim.Decay(lmbda=2.0, l1=0.0, n=4), 0.05
-    state = rule.init(Ws, bs, NP)
-    m = [np.zeros_like(W) for W in Ws]
-    v = [np.zeros_like(W) for W in Ws]
+    P = _params()
+    rule, eta = optim.Adam(0.8, 0.9, 1e-3, form), 0.05
+    state = rule.init(P, NP)
+    m = [np.zeros_like(W) for W in P.W]
+    v = [np.zeros_like(W) for W in P.W]
     for t in (1, 2, 3):
-        gWs, gbs = _params(t)
-        new_W, _, state = rule.step(Ws, bs, gWs, gbs, state, eta, decay, NP)
-        for l, (W, g) in enumerate(zip(Ws, gWs)):
+        G = _params(t)
+        new, state = _update(rule, P, G, state, eta, t, Regulariser(2.0), n=4)
+        for l, (W, g) in enumerate(zip(P.W, G.W)):
             g = g + 2.0 / 4 * W
             m[l] = 0.8 * m[l] + 0.2 * g
             v[l] = 0.9 * v[l] + 0.1 * g * g
@@ -72,23 +79,22 @@ def test_adam_steps_by_hand(form):
             else:
                 rate = eta * math.sqrt(1 - 0.9**t) / (1 - 0.8**t)
                 want = W - rate * m[l] / (np.sqrt(v[l]) + 1e-3)
-            np.testing.assert_allclose(new_W[l], want, rtol=1e-13)
-        assert state.t == t
-        Ws = new_W
+            np.testing.assert_allclose(new.W[l], want, rtol=1e-13)
+            np.testing.assert_allclose(state.moment1.W[l], m[l], rtol=1e-14)
+        P = new
 
 
 def test_steps_mutate_nothing():
     for rule in (optim.SGD(), optim.Momentum(0.5, True), optim.Adam()):
-        Ws, bs = _params()
-        gWs, gbs = _params(1)
-        frozen = [a.copy() for a in Ws + bs + gWs + gbs]
-        for a in Ws + bs + gWs + gbs:
+        P, G = _params(), _params(1)
+        frozen = [a.copy() for a in (*P.W, *P.b, *G.W, *G.b)]
+        for a in (*P.W, *P.b, *G.W, *G.b):
             a.flags.writeable = False
-        state = rule.init(Ws, bs, NP)
-        rule.step(Ws, bs, gWs, gbs, state, 0.1, optim.Decay(1.0, 1.0, 3), NP)
-        for a, b in zip(Ws + bs + gWs + gbs, frozen):
+        state = rule.init(P, NP)
+        _update(rule, P, G, state, 0.1, 1, Regulariser(1.0, 1.0), n=3)
+        for a, b in zip((*P.W, *P.b, *G.W, *G.b), frozen):
             np.testing.assert_array_equal(a, b)
-        assert state.t == 0
+        assert all(np.all(a == 0) for part in state for a in (*part.W, *part.b))
 
 
 def test_make_and_bad_settings():
@@ -123,7 +129,7 @@ def test_adam_equals_torch_optim_adam():
     X, y = data.train.X[:500], data.train.y[:500]
     n, m, eta, lmbda = 500, 25, 0.003, 2.0
     net = xmlp.Network([784, 20, 10], cost="cross-entropy", dtype="float64", seed=4)
-    Ws0, bs0 = ([torch.tensor(np.asarray(a)) for a in arrs] for arrs in (net._W, net._b))
+    Ws0, bs0 = ([torch.tensor(np.asarray(a)) for a in arrs] for arrs in net.params)
     order_rng = np.random.default_rng()
     order_rng.bit_generator.state = net.rng.bit_generator.state
     net.fit(X, y, epochs=2, batch_size=m, eta=eta, lmbda=lmbda, optimizer="adam", monitor=())
@@ -145,7 +151,7 @@ def test_adam_equals_torch_optim_adam():
             opt.zero_grad()
             loss.backward()
             opt.step()
-    for got, want in zip(net._W + net._b, params):
+    for got, want in zip((*net.params.W, *net.params.b), params):
         np.testing.assert_allclose(got, want.detach().numpy(), rtol=0, atol=1e-12)
 
 

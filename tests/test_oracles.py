@@ -52,9 +52,9 @@ def test_gradients_equal_torch_autograd(cost, output, hidden, dropout):
     masks = masks if dropout else None
     net = xmlp.Network([5, 7, 6, 4], hidden=hidden, output=output, cost=cost, seed=1,
                        dtype="float64")
-    nW, nb = backprop(net._W, net._b, X, Y, net.hidden, net.output, net.cost, masks)
-    tW = [torch.tensor(W, requires_grad=True) for W in net._W]
-    tb = [torch.tensor(b, requires_grad=True) for b in net._b]
+    nW, nb = backprop(net.params, X, Y, net.hidden, net.output, net.cost, masks)
+    tW = [torch.tensor(W, requires_grad=True) for W in net.params.W]
+    tb = [torch.tensor(b, requires_grad=True) for b in net.params.b]
     tm = None if masks is None else [torch.tensor(m) for m in masks]
     loss = _torch_loss(torch, tW, tb, torch.tensor(X), torch.tensor(Y), hidden, output, cost,
                        tm)
@@ -71,10 +71,10 @@ def test_weighted_gradients_and_cost_equal_torch_autograd(cost, output):
     w = np.random.default_rng(5).uniform(0.0, 2.0, X.shape[0])
     net = xmlp.Network([5, 7, 6, 4], hidden="tanh", output=output, cost=cost, seed=6,
                        dtype="float64")
-    nW, nb, total = backprop(net._W, net._b, X, Y, net.hidden, net.output, net.cost,
-                             scale=0.5, weights=w, return_cost=True)
-    tW = [torch.tensor(W, requires_grad=True) for W in net._W]
-    tb = [torch.tensor(b, requires_grad=True) for b in net._b]
+    (nW, nb), total = backprop(net.params, X, Y, net.hidden, net.output, net.cost,
+                               scale=0.5, weights=w, return_cost=True)
+    tW = [torch.tensor(W, requires_grad=True) for W in net.params.W]
+    tb = [torch.tensor(b, requires_grad=True) for b in net.params.b]
     tw = torch.tensor(w)[:, None]
     # the weighted sum of per-example costs: weight each row's contribution
     loss = sum(_torch_loss(torch, tW, tb, torch.tensor(X[i:i + 1]), torch.tensor(Y[i:i + 1]),
@@ -104,21 +104,23 @@ def test_dropout_gradient_by_central_differences(cost, output):
     net = xmlp.Network([5, 7, 6, 4], hidden="tanh", output=output, cost=cost, seed=3,
                        dtype="float64")
 
-    def cost_sum(Ws, bs):
-        _, Z, A = forward(Ws, bs, X, net.hidden, net.output, masks)
+    params = net.params.map(np.copy)  # perturbed in place below
+
+    def cost_sum():
+        _, Z, A = forward(params, X, net.hidden, net.output, masks)
         return float(np.sum(net.cost.fn(Z[-1], A[-1], Y)))
 
-    nW, nb = backprop(net._W, net._b, X, Y, net.hidden, net.output, net.cost, masks)
+    nW, nb = backprop(params, X, Y, net.hidden, net.output, net.cost, masks)
     h = 1e-6
-    for params, grads in ((net._W, nW), (net._b, nb)):
-        for p, g in zip(params, grads):
+    for arrays, grads in ((params.W, nW), (params.b, nb)):
+        for p, g in zip(arrays, grads):
             numeric = np.zeros_like(p)
             for idx in np.ndindex(p.shape):
                 old = p[idx]
                 p[idx] = old + h
-                up = cost_sum(net._W, net._b)
+                up = cost_sum()
                 p[idx] = old - h
-                down = cost_sum(net._W, net._b)
+                down = cost_sum()
                 p[idx] = old
                 numeric[idx] = (up - down) / (2 * h)
             err = np.linalg.norm(numeric - g) / (np.linalg.norm(numeric) + np.linalg.norm(g))

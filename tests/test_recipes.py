@@ -19,8 +19,8 @@ from xmlp import recipes
 from xmlp.cli import main as xmlp_main
 from xmlp.cli import reproduce as cli
 from xmlp.datasets import DatasetNotFound, fetch
+from xmlp.history import History
 from xmlp.init import INITIALISERS
-from xmlp.train import History
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 #: The book's figures (book-figures notes), by recipe name.

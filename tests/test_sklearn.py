@@ -153,7 +153,7 @@ def test_zero_weight_batches_are_skipped_compiled_as_eager():
     for a, b in zip(fits[0].coefs_ + fits[0].intercepts_, fits[1].coefs_ + fits[1].intercepts_):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(fits[1].loss_curve_, fits[0].loss_curve_, rtol=1e-12)
-    assert fits[0]._solver.state.t == fits[1]._solver.state.t == 5 * 4
+    assert fits[0]._solver.t == fits[1]._solver.t == 5 * 4
 
 
 def test_compile_needs_a_compiling_backend():

@@ -243,3 +243,69 @@ def test_divergence_raises_and_keeps_finite_weights(sample):
     with pytest.raises(xmlp.TrainingDiverged, match="epoch 1 with eta=100"):
         net.fit(X, y, epochs=3, eta=100.0)
     assert all(np.isfinite(w).all() for w in net.parameters_numpy()[0])
+
+
+def test_continued_training_is_not_called_diverged(sample):
+    """docs/guide/training.md: a network trained to a low cost (SGD, then Adam) trains on at a
+    larger eta; its cost rises to more than 10x its starting cost, but stays far below an
+    untrained network's, which is no divergence (the guard compares with the larger)."""
+    net = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=0)
+    net.fit(*sample.train, epochs=10, eta=0.5, lmbda=0.1)
+    net.fit(*sample.train, epochs=10, optimizer="adam", eta=0.001)
+    again = net.fit(*sample.train, epochs=2, eta=4.0)
+    assert again.stop_reason == "epochs" and again.epochs == 2
+    assert max(again.training_cost) > 10 * again.initial_training_cost  # the old limit
+    # a real blow-up is still caught in its first epoch
+    with pytest.raises(xmlp.TrainingDiverged, match="epoch 1 .*larger of the cost before"):
+        net.fit(*sample.train, epochs=2, eta=1000.0)
+
+
+def test_the_guard_compares_with_an_untrained_networks_cost(sample):
+    from xmlp.epochs import uninformed_cost
+
+    X, y = sample.train.X[:200], sample.train.y[:200]
+    for cost, output, want in (("cross-entropy", "sigmoid", 10 * np.log(2)),
+                               ("log-likelihood", "softmax", np.log(10)),
+                               ("quadratic", "sigmoid", 0.5 * (9 * 0.25 + 0.25))):
+        net = xmlp.Network([784, 10], cost=cost, output=output, dtype="float64")
+        assert uninformed_cost(net, net.targets(y, 200)[1]) == pytest.approx(want, rel=1e-12)
+        net.set_parameters([np.zeros((10, 784))], [np.zeros(10)])
+        assert net.total_cost(X, y) == pytest.approx(want, rel=1e-12)
+
+
+def test_the_data_is_placed_before_the_first_epochs_clock(bk, monkeypatch):
+    """fit waits for the training set to be on the device (JAX places it asynchronously)
+    and records that time apart from the epochs'."""
+    import xmlp.train
+
+    events = []
+    real_wait = xmlp.train.wait
+    monkeypatch.setattr(xmlp.train, "wait", lambda *t: (events.append("wait"), real_wait(*t)))
+    rng = np.random.default_rng(4)
+    X, y = rng.random((30, 6)), rng.integers(0, 3, 30)
+    net = bk.network([6, 5, 3], seed=0)
+    history = net.fit(X, y, epochs=2, batch_size=10, validation=6,
+                      progress=lambda *a: events.append("step"))
+    assert events[0] == "wait" and events.count("wait") == 1 and "step" in events
+    assert history.transfer_seconds > 0 and isinstance(history.transfer_seconds, float)
+
+
+def test_params_is_the_door_to_the_parameters(bk):
+    import array_api_compat
+
+    from xmlp.params import Params
+
+    net = bk.network([6, 5, 3], seed=0, dtype="float64")
+    p = net.params
+    assert isinstance(p, Params) and p.shapes == [((6, 5), (5,)), ((5, 3), (3,))]
+    assert all(array_api_compat.array_namespace(a) is net.xp for a in (*p.W, *p.b))
+    doubled = p.map(lambda a: 2 * a)
+    net.params = doubled
+    assert net.params is doubled
+    np.testing.assert_allclose(net.parameters_numpy()[0][0], 2 * bk.to_numpy(p.W[0]).T)
+    with pytest.raises(ValueError, match="needs"):
+        net.params = Params(p.W[:1], p.b[:1])
+    with pytest.raises(TypeError, match="set_parameters"):
+        net.params = (p.W, p.b)
+    with pytest.raises(TypeError, match="float64"):
+        net.params = p.map(lambda a: net.xp.astype(a, net.xp.float32))

@@ -56,6 +56,7 @@ __all__ = [
     "same_device",
     "list_devices",
     "install_hint",
+    "wait",
 ]
 
 DTYPES = ("float32", "float64")
@@ -295,3 +296,14 @@ def to_backend(x: Any, backend: Backend, dtype: Any, what: str = "array") -> Any
             f"{backend.device!r}; move it first (e.g. x.to_device(net.device))"
         )
     return x if x.dtype == dtype else xp.astype(x, dtype)
+
+
+def wait(*trees: Any) -> None:
+    """Block until the arrays in ``trees`` (nested tuples / lists, None skipped) are on their
+    device.  JAX places arrays asynchronously; the other backends' host-to-device copies
+    have finished when ``asarray`` returns."""
+    for tree in trees:
+        if isinstance(tree, (tuple, list)):
+            wait(*tree)
+        elif hasattr(tree, "block_until_ready"):
+            tree.block_until_ready()

@@ -11,7 +11,9 @@ A checkpoint is an ``.npz`` file (written atomically: temp file, fsync, rename; 
 * ``optimizer``: the update rule's name and step count (Adam's bias correction needs it);
 * arrays ``w{l}``, ``b{l}`` (network2 layout), the update rule's state -- momentum
   velocities ``vw{l}``, ``vb{l}`` or Adam's moment estimates ``mw{l}``, ``mb{l}``,
-  ``sw{l}``, ``sb{l}`` -- and the best weights so far ``bw{l}``, ``bb{l}`` where they exist.
+  ``sw{l}``, ``sb{l}`` (:data:`STATE_GROUPS` names the fields of the typed states of
+  :mod:`xmlp.optim` so) -- and the best weights so far ``bw{l}``, ``bb{l}`` where they
+  exist.
 """
 
 from __future__ import annotations
@@ -25,11 +27,16 @@ import numpy as np
 from . import io, optim
 from ._version import __version__
 from .backend import dtype_name
+from .engine import TrainState
+from .params import from_network2, to_network2
 
 __all__ = ["Checkpoint", "save", "load", "save_fit", "restore_fit"]
 
 FORMAT = "xmlp-checkpoint"
-_GROUPS = ("w", "b", "vw", "vb", "mw", "mb", "sw", "sb", "bw", "bb")
+#: How the fields of the rules' states are named in the file: field -> (weights, biases).
+STATE_GROUPS = {"velocity": ("vw", "vb"), "moment1": ("mw", "mb"), "moment2": ("sw", "sb")}
+#: The array groups a checkpoint may hold: parameters, rule state, best parameters.
+_GROUPS = ("w", "b", *(g for pair in STATE_GROUPS.values() for g in pair), "bw", "bb")
 
 
 @dataclass
@@ -108,25 +115,28 @@ def _expected(path: Path, meta: dict, net) -> dict[str, tuple[int, int]]:
 
 # -- a fit's state in and out of a checkpoint (called by xmlp.train.fit) ---------------------
 
-def save_fit(path: Any, net, rule: optim.Rule, state: optim.State, tracker, history,
-             settings: dict, rng_start: dict) -> None:
-    """Write the state of a fit after ``history.epochs`` epochs: the weights, the update
-    rule's state, the tracker's (with its best weights) and the history."""
+
+def save_fit(path: Any, net: Any, rule: optim.Rule, state: TrainState, schedule: Any,
+             history: Any, rng_start: dict) -> None:
+    """Write the state of a fit after ``history.epochs`` epochs: the parameters, the update
+    rule's state and step count, the schedule's state (with its best parameters) and the
+    history (whose ``settings`` a resumed fit must repeat)."""
     arrays = dict(zip(("w", "b"), net.parameters_numpy()))
-    for gw, gb in zip(rule.groups[::2], rule.groups[1::2]):
-        arrays.update(zip((gw, gb), net._to_network2(state.arrays[gw], state.arrays[gb])))
-    if tracker.best_params is not None:
-        arrays.update(zip(("bw", "bb"), net._to_network2(*tracker.best_params)))
+    for name, params in state.rule._asdict().items():
+        arrays.update(zip(STATE_GROUPS[name], to_network2(params)))
+    if schedule.best_params is not None:
+        arrays.update(zip(("bw", "bb"), to_network2(schedule.best_params)))
     save(path, net, Checkpoint(
-        history.epochs, settings, rng_start, net.rng.bit_generator.state, tracker.state(),
-        history.as_dict(), arrays, {"name": rule.name, "t": state.t}))
+        history.epochs, history.settings, rng_start, net.rng.bit_generator.state,
+        schedule.state(), history.as_dict(), arrays, {"name": rule.name, "t": state.t}))
 
 
-def restore_fit(saved: Checkpoint, settings: dict, net, rule: optim.Rule, tracker,
-                history) -> tuple[optim.State, int]:
-    """Load a checkpoint's state into ``net``, ``tracker`` and ``history``; return the
-    update rule's state and the number of completed epochs.  The fit's ``settings`` must
-    be the checkpoint's."""
+def restore_fit(saved: Checkpoint, net: Any, rule: optim.Rule, schedule: Any,
+                history: Any) -> tuple[TrainState, int]:
+    """Load a checkpoint's state into ``net``, ``schedule`` and ``history``; return the
+    training state and the number of completed epochs.  The fit's settings
+    (``history.settings``) must be the checkpoint's."""
+    settings = history.settings
     changed = {k: (saved.settings.get(k), settings.get(k))
                for k in {**saved.settings, **settings}
                if saved.settings.get(k) != settings.get(k)}
@@ -135,17 +145,22 @@ def restore_fit(saved: Checkpoint, settings: dict, net, rule: optim.Rule, tracke
         raise ValueError(f"resume: the data or settings differ from the checkpoint's "
                          f"({detail}); resume with the same ones")
     net.set_parameters(saved.arrays["w"], saved.arrays["b"])
-    arrays = {}
-    for gw, gb in zip(rule.groups[::2], rule.groups[1::2]):
+    fields = {}
+    for name in rule.init(net.params, net.xp)._fields:
+        gw, gb = STATE_GROUPS[name]
         if gw not in saved.arrays:
             raise ValueError(f"resume: the checkpoint holds no {rule.name} state "
                              f"({gw!r}); resume with the optimizer it was written with")
-        arrays[gw], arrays[gb] = net._from_network2(saved.arrays[gw], saved.arrays[gb], gw, gb)
+        fields[name] = from_network2(saved.arrays[gw], saved.arrays[gb], net.sizes,
+                                     net.backend, net.dtype, (gw, gb))
     best = None
     if "bw" in saved.arrays:
-        best = net._from_network2(saved.arrays["bw"], saved.arrays["bb"], "bw", "bb")
-    tracker.load_state(saved.tracker, best)
+        best = from_network2(saved.arrays["bw"], saved.arrays["bb"], net.sizes, net.backend,
+                             net.dtype, ("bw", "bb"))
+    schedule.load_state(saved.tracker, best)
     for key, value in saved.history.items():
         setattr(history, key, value)
+    history.settings = settings
     net.rng.bit_generator.state = saved.rng
-    return optim.State(arrays, int(saved.optimizer.get("t", 0))), saved.epoch
+    state = rule.init(net.params, net.xp)._replace(**fields)
+    return TrainState(net.params, state, int(saved.optimizer.get("t", 0))), saved.epoch

@@ -1,13 +1,17 @@
-"""Compiled epochs (JAX): the steps of :meth:`xmlp.engine.Engine.epoch` as XLA programs.
+"""Compiled epochs (JAX): ``jax.lax.scan`` over the one training step (:mod:`xmlp.step`).
 
-``lax.scan`` runs the full mini-batches of an epoch as one program (with a progress bar,
-about ``PROGRESS_CALLS`` programs' worth of calls); the short last batch is a program of its
-own.  The per-step host numbers (rows, dropout masks, shift codes, the rule's coefficients,
-gradient scales, loss factors) are computed on the host as the eager step computes them and
-go over in one explicit ``jax.device_put`` per call; nothing else crosses.  Programs are
-compiled ahead of time once per process per (network, rule kind, options, shapes) and kept
-in ``_PROGRAMS``; JAX's persistent cache (``~/.cache/xmlp/jax``) keeps them across processes.
-JAX is imported only inside these functions.
+The full mini-batches of an epoch are one XLA program (with a progress bar, about
+``PROGRESS_CALLS`` programs' worth of calls); the short last batch is a program of its own.
+The per-step host inputs (rows, dropout masks, shift codes, the step's numbers) are made on
+the host by :func:`epoch_inputs`, exactly as the eager loop uses them, and go over in one
+explicit ``jax.device_put`` per call; nothing else crosses.  Programs are compiled ahead of
+time once per process per (what the step's arithmetic is, shapes) and kept in
+``_PROGRAMS``; JAX's persistent cache (``~/.cache/xmlp/jax``, ``$XMLP_JAX_CACHE`` to move
+it, ``XMLP_JAX_CACHE=0`` to turn it off) keeps them across processes.  JAX is imported only
+inside these functions.
+
+Everything here is a function of its arguments: :class:`xmlp.engine.Engine` decides what
+to run and keeps the state.
 """
 
 from __future__ import annotations
@@ -16,16 +20,14 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import optim
-from .augment import Augment
-from .costs import batch_loss, penalty, penalty_factors
-from .network import backprop
+from ._cache import cache_dir
+from .backend import dtype_name
+from .step import Data, Numbers, Plan, Spec, gather, step
 
 Array = Any
 
@@ -33,118 +35,141 @@ Array = Any
 PROGRESS_CALLS = 50
 
 
-@dataclass(frozen=True)
-class Spec:
-    """What a compiled epoch program depends on besides shapes (its cache key)."""
+class StepInputs(NamedTuple):
+    """What each step of a scan reads, stacked on a leading step axis: the rows (idx), the
+    masks and codes of those rows, the step's numbers and (with sample weights) whether
+    the step is taken at all."""
 
-    hidden: Any
-    output: Any
-    cost: Any
-    rule: tuple
-    augment: Augment | None
-    dropout: bool
-    weights: bool
-    loss: bool
+    idx: Any
+    masks: Any
+    codes: Any
+    numbers: Numbers
+    keep: Any
 
 
-def run_epoch(engine, data, order, plan, masks, codes, index: int) -> Array | None:
-    """One epoch of ``engine`` as compiled programs (see :meth:`xmlp.engine.Engine.epoch`)."""
-    import jax
+class EpochInputs(NamedTuple):
+    """An epoch's host inputs: per row (in visiting order) and per step."""
 
-    net, m = engine.net, engine.batch_size
-    full = data.n // m  # steps of m rows; a short last batch is a program of its own
-    host = host_inputs(engine, data, order, plan, masks, codes)
-    calls = [(0, full)]
-    if engine.progress is not None and full > 1:
+    idx: np.ndarray
+    masks: list[np.ndarray] | None
+    codes: np.ndarray | None
+    numbers: Numbers  # one array per number, one entry per step
+    keep: np.ndarray | None
+    start: list[int]
+    stop: list[int]
+
+    def steps(self, a: int, z: int) -> StepInputs:
+        """The inputs of steps a..z (full batches of m rows, or the one short last batch),
+        shaped (steps, m, ...) for the scan."""
+        k0, k1 = self.start[a], self.stop[z - 1]
+        count = z - a
+        rows = (k1 - k0) // count
+
+        def per_row(x: np.ndarray) -> np.ndarray:
+            return x[k0:k1].reshape(count, rows, *x.shape[1:])
+
+        return StepInputs(per_row(self.idx),
+                          None if self.masks is None else [per_row(M) for M in self.masks],
+                          None if self.codes is None else per_row(self.codes),
+                          _tree_map(lambda v: v[a:z], self.numbers),
+                          None if self.keep is None else self.keep[a:z])
+
+
+def host_dtype(dtype: Any) -> np.dtype:
+    """The NumPy dtype of a backend's float dtype."""
+    return np.dtype(dtype_name(dtype))
+
+
+def epoch_inputs(plan: Plan, order: np.ndarray | None, masks: Sequence[np.ndarray] | None,
+                 codes: np.ndarray | None, dtype: Any, batch_size: int,
+                 weighted: bool) -> EpochInputs:
+    """Per-row and per-step host arrays of the whole epoch; the numbers in the network's
+    dtype (rounded once, as NumPy rounds a Python float that meets an array of it)."""
+    dt = host_dtype(dtype)
+    n = plan.stop[-1]
+    idx = np.arange(n, dtype=np.int64) if order is None else np.asarray(order, np.int64)
+    which = np.asarray(plan.which)
+    stacked = _tree_map(lambda *v: np.asarray(v, dtype=dt)[which], *plan.numbers)
+    return EpochInputs(idx, None if masks is None else [np.asarray(M, dt) for M in masks],
+                       None if codes is None else np.asarray(codes, np.int64), stacked,
+                       np.asarray(plan.s) != 0 if weighted else None, plan.start, plan.stop)
+
+
+def calls(plan: Plan, batch_size: int, progress: bool) -> list[tuple[int, int]]:
+    """The epoch's calls as step ranges [a, z): the full batches (in about
+    ``PROGRESS_CALLS`` calls with a progress bar), then the short last batch."""
+    full = sum(1 for k, z in zip(plan.start, plan.stop) if z - k == batch_size)
+    out = [(0, full)]
+    if progress and full > 1:
         per = math.ceil(full / PROGRESS_CALLS)
-        calls = [(a, min(a + per, full)) for a in range(0, full, per)]
+        out = [(a, min(a + per, full)) for a in range(0, full, per)]
     if full < len(plan):
-        calls.append((full, len(plan)))
-    calls = [c for c in calls if c[1] > c[0]]
-    spec = _spec(engine, data, masks is not None)
-    dt = net.dtype
-    carry = (net._W, net._b, engine.state.arrays,
-             None if engine.loss_scale is None else _zeros(dt, net.device))
-    pen = None
-    if engine.loss_scale is not None:
-        pen = jax.device_put({k: np.asarray(v, dtype=np_dtype(dt))
-                              for k, v in penalty_factors(engine.lmbda, engine.l1).items()},
-                             net.device)
-    consts = (data.X, data.Y, data.weights, data.table, pen)
-    for a, z in calls:
-        xs = jax.device_put(_steps(host, plan, a, z), net.device)
-        program = _program(engine, spec, carry, consts, xs)
-        carry = program(carry, consts, xs)
-        net._W, net._b = carry[0], carry[1]
-        engine.state = optim.State(carry[2], int(plan.t[z - 1]))
-        if engine.progress is not None:  # the bar moves as the device gets through them
-            jax.block_until_ready(carry)
-            engine.progress(index, z, len(plan))
-    jax.block_until_ready(carry)  # the epoch's time is the device's, not the dispatch's
-    return carry[3]
+        out.append((full, len(plan)))
+    return [c for c in out if c[1] > c[0]]
 
-def host_inputs(engine, data, order, plan, masks, codes) -> dict:
-    """Per-row and per-step host arrays of the whole epoch, in the network's dtype."""
-    dt = np_dtype(engine.net.dtype)
-    rows = {"idx": np.arange(data.n, dtype=np.int64) if order is None
-            else np.asarray(order, dtype=np.int64)}
-    if masks is not None:
-        rows["masks"] = [np.asarray(M, dtype=dt) for M in masks]
-    if codes is not None:
-        rows["codes"] = np.asarray(codes, dtype=np.int64)
-    per_step: dict[str, Any] = {}
-    skip = plan.s == 0
-    s = np.where(skip, 1.0, plan.s)  # a skipped batch's numbers are never used
-    n = s if engine.n is None else np.full_like(s, engine.n)
-    t = np.maximum(plan.t, 1) if engine.rule.uses_step else np.ones_like(plan.t)
-    # the rule's coefficients for each distinct (decay n, s, t), as the eager step
-    keys, inverse = np.unique(np.stack([n, s, t]), axis=1, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    table = [engine.rule.coefficients(plan.eta, engine._decay(float(kn)), int(kt))
-             for kn, _, kt in keys.T]
-    per_step["c"] = {key: np.array([c[key] for c in table], dtype=dt)[inverse]
-                     for key in table[0]}
-    per_step["scale"] = np.array([engine.rule.grad_scale(plan.eta, float(ks))
-                                  for ks in keys[1]], dtype=dt)[inverse]
-    m = (plan.stop - plan.start).astype(np.float64)
-    if engine.loss_scale is not None:  # elementwise: the eager step's host arithmetic
-        per_step["lossf"] = np.where(skip, 0.0, engine.loss_scale * m / s).astype(dt)
-        per_step["penf"] = np.where(skip, 0.0, m / s).astype(dt)
-    if data.weights is not None:
-        per_step["keep"] = ~skip
-    return {"rows": rows, "steps": per_step}
 
-def _spec(engine, data, dropout: bool) -> Spec:
-    net = engine.net
-    return Spec(net.hidden, net.output, net.cost, engine.rule.kind, data.augment, dropout,
-                 data.weights is not None, engine.loss_scale is not None)
+def scan_epoch(spec: Spec) -> Callable:
+    """The function compiled for an epoch's steps: ``lax.scan`` of gather + step."""
+    import jax
+    import jax.numpy as xp
 
-def _program(engine, spec: Spec, carry, consts, xs):
-    """The compiled epoch program for these inputs' shapes."""
-    return program(engine, spec, lambda: _scan_epoch(spec, engine.rule), carry, consts, xs)
+    def body(carry, x: StepInputs, data: Data):
+        params, rule_state, loss = carry
+        batch = gather(data, x.idx, x.codes, x.masks, spec.augment, xp)
+        params, rule_state, batch_loss = step(spec, params, rule_state, batch, x.numbers, xp)
+        new = (params, rule_state, loss if batch_loss is None else loss + batch_loss)
+        if x.keep is not None:  # a batch of weight 0 leaves everything as it was
+            new = jax.tree_util.tree_map(lambda a, b: xp.where(x.keep, a, b), new, carry)
+        return new
 
-def program(engine, spec: Any, build: Callable, *args):
-    """``jax.jit(build())`` compiled for ``args``' shapes, once per process: later
-    engines with the same ``spec`` and shapes reuse it.  The time spent compiling is
-    added to ``compile_seconds``."""
+    def epoch(carry, data: Data, xs: StepInputs):
+        return jax.lax.scan(lambda c, x: (body(c, x, data), None), carry, xs)[0]
+
+    return epoch
+
+
+def program(key: Any, build: Callable[[], Callable], *args: Any) -> tuple[Callable, float]:
+    """``jax.jit(build())`` compiled for ``args``' structure, shapes and dtypes, once per
+    process (later calls with the same ``key`` and shapes reuse it); returns it with the
+    seconds this call spent compiling (0 when it was compiled before)."""
     import jax
 
     leaves, tree = jax.tree_util.tree_flatten(args)
-    key = (spec, tree, engine.net.device,
-           tuple((tuple(x.shape), str(x.dtype)) for x in leaves))
+    full_key = (key, tree, tuple((tuple(x.shape), str(x.dtype)) for x in leaves))
     with _LOCK:
-        program = _PROGRAMS.get(key)
-    if program is None:
-        _persistent_cache()
-        start = time.perf_counter()
-        program = jax.jit(build()).lower(*args).compile()
-        engine.compile_seconds += time.perf_counter() - start
-        with _LOCK:
-            _PROGRAMS[key] = program
-    return program
+        compiled = _PROGRAMS.get(full_key)
+    if compiled is not None:
+        return compiled, 0.0
+    _persistent_cache()
+    start = time.perf_counter()
+    compiled = jax.jit(build()).lower(*args).compile()
+    seconds = time.perf_counter() - start
+    with _LOCK:
+        _PROGRAMS[full_key] = compiled
+    return compiled, seconds
 
 
-#: Compiled programs of this process, by (spec, pytree, device, shapes and dtypes).
+def put(tree: Any, device: Any) -> Any:
+    """Host arrays (any pytree of them) onto ``device``: one explicit transfer."""
+    import jax
+
+    return jax.device_put(tree, device)
+
+
+def zeros(dtype: Any, device: Any) -> Array:
+    """A 0-d zero on the device, by an explicit transfer (``jnp.zeros`` transfers its fill
+    value implicitly)."""
+    return put(np.zeros((), dtype=host_dtype(dtype)), device)
+
+
+def wait(tree: Any) -> None:
+    """Block until the device has computed ``tree``."""
+    import jax
+
+    jax.block_until_ready(tree)
+
+
+#: Compiled programs of this process, by (key, pytree, shapes and dtypes).
 _PROGRAMS: dict = {}
 _LOCK = threading.Lock()
 _CACHE_SET = False
@@ -162,84 +187,23 @@ def _persistent_cache() -> None:
     where = os.environ.get("XMLP_JAX_CACHE")
     if where == "0" or jax.config.jax_compilation_cache_dir:
         return
-    if not where:
-        from .datasets.fetch import cache_dir
-
-        where = str(cache_dir("jax"))
     try:
-        jax.config.update("jax_compilation_cache_dir", where)
+        jax.config.update("jax_compilation_cache_dir", where or str(cache_dir("jax")))
         # xmlp's programs compile in a fraction of a second to a few seconds: keep them all
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     except Exception:  # an unwritable home, an old JAX: compile as usual
         pass
 
 
-def np_dtype(dtype: Any) -> np.dtype:
-    return np.dtype("float64" if "64" in str(dtype) else "float32")
-
-
-def _zeros(dtype, device):
-    """A 0-d zero on the device, by an explicit transfer (``jnp.zeros`` transfers its fill
-    value implicitly)."""
-    import jax
-
-    return jax.device_put(np.zeros((), dtype=np_dtype(dtype)), device)
-
-
-def _steps(host: dict, plan, a: int, z: int) -> dict:
-    """The host inputs of steps a..z (full batches of m rows, or the one short last batch),
-    shaped (steps, m, ...) for the scan."""
-    k0, k1 = int(plan.start[a]), int(plan.stop[z - 1])
-    count, rows = z - a, (k1 - k0) // (z - a)
-    rows_in = host["rows"]
-    xs = {"idx": rows_in["idx"][k0:k1].reshape(count, rows)}
-    if "masks" in rows_in:
-        xs["masks"] = [M[k0:k1].reshape(count, rows, M.shape[1]) for M in rows_in["masks"]]
-    if "codes" in rows_in:
-        xs["codes"] = rows_in["codes"][k0:k1].reshape(count, rows)
-    steps = host["steps"]
-    xs["scale"] = steps["scale"][a:z]
-    xs["c"] = {k: v[a:z] for k, v in steps["c"].items()}
-    for key in ("lossf", "penf", "keep"):
-        if key in steps:
-            xs[key] = steps[key][a:z]
-    return xs
-
-
-def _scan_epoch(spec: Spec, rule: optim.Rule):
-    """The function compiled for an epoch's steps: ``lax.scan`` of one step."""
-    import jax
-    import jax.numpy as xp
-
-    hidden, output, cost = spec.hidden, spec.output, spec.cost
-
-    def step(carry, x, consts):
-        Ws, bs, arrays, acc = carry
-        X, Y, w, table, pen = consts
-        idx = x["idx"]
-        Xb, Yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
-        if spec.augment is not None:
-            Xb = spec.augment.apply(Xb, x["codes"], table, xp)
-        wb = xp.take(w, idx, axis=0) if spec.weights else None
-        mb = x.get("masks")
-        if spec.loss:
-            pen_now = penalty(Ws, pen, xp)  # of the weights before the step
-            gW, gb, c = backprop(Ws, bs, Xb, Yb, hidden, output, cost, mb, scale=x["scale"],
-                                 xp=xp, weights=wb, return_cost=True)
-            new_acc = acc + batch_loss(c, pen_now, x["lossf"], x["penf"])
-        else:
-            gW, gb = backprop(Ws, bs, Xb, Yb, hidden, output, cost, mb, scale=x["scale"],
-                              xp=xp, weights=wb)
-            new_acc = acc
-        new = (*rule.update(Ws, bs, gW, gb, arrays, x["c"], xp), new_acc)
-        if spec.weights:  # a batch of weight 0 leaves everything as it was
-            new = jax.tree_util.tree_map(lambda a, b: xp.where(x["keep"], a, b), new, carry)
-        return new
-
-    def epoch(carry, consts, xs):
-        def body(carry, x):
-            return step(carry, x, consts), None
-
-        return jax.lax.scan(body, carry, xs)[0]
-
-    return epoch
+def _tree_map(f: Callable, *trees: Any) -> Any:
+    """``f`` over the leaves of NamedTuples / dicts / lists of numbers (None kept)."""
+    first = trees[0]
+    if first is None:
+        return None
+    if isinstance(first, dict):
+        return {k: _tree_map(f, *(t[k] for t in trees)) for k in first}
+    if isinstance(first, tuple) and hasattr(first, "_fields"):
+        return type(first)(*(_tree_map(f, *parts) for parts in zip(*trees)))
+    if isinstance(first, (list, tuple)):
+        return type(first)(_tree_map(f, *parts) for parts in zip(*trees))
+    return f(*trees)

@@ -1,34 +1,28 @@
-"""The mini-batch engine: one epoch of steps (gather, backprop, update), eager or compiled.
+"""The mini-batch engine: epochs of the one training step (:func:`xmlp.step.step`), eager or
+compiled, for :meth:`xmlp.Network.fit` and the scikit-learn estimators alike.
 
-Every front end trains through this module -- :meth:`xmlp.Network.fit` (``xmlp.train.fit``,
-and so the CLI, sweeps, recipes, the book's interface) and the scikit-learn estimators --
-and it is the only caller of backprop in a loop and of an update rule's step.
+An epoch is fixed by what the host drew for it -- the visiting order, the dropout masks,
+the shift/flip codes (all from the front end's seeded generator) -- and by its learning
+rate.  From those the engine makes the epoch's :class:`Plan` on the host: the rows of each
+batch, its size s (or the sum of its sample weights: scikit-learn's convention, in which a
+batch of weight 0 is skipped), the step count t after it, and the step's host numbers
+(:func:`xmlp.step.numbers`, once per distinct (s, t)).  Then it takes ``ceil(n / m)``
+steps from its :class:`TrainState`, one of two ways with the same numbers:
 
-An epoch is fixed by what the host drew for it: the visiting order, the dropout masks, the
-shift/flip codes (all from the front end's seeded generator), and the learning rate.  From
-those, the parameters and the rule's state, the engine takes ``ceil(n / m)`` steps, each one
+* **eager** -- a Python loop over :func:`~xmlp.step.gather` and :func:`~xmlp.step.step`,
+  one array operation at a time, on every backend;
+* **compiled** -- on JAX, ``lax.scan`` over the same two functions (:mod:`xmlp.compiled`):
+  the full mini-batches are one XLA program, the short last batch a program of its own,
+  each compiled once per (network shapes, batch size, options) per process and reused by
+  every later fit.  The host numbers go over with the epoch's draws in one explicit
+  transfer per call, so nothing moves between host and device inside an epoch, and eta,
+  the regularisation strengths or momentum change between epochs and fits without
+  recompiling.
 
-    idx = order[k:k+m];  X_b = X[idx] (shifted/flipped);  Y_b = Y[idx]
-    nabla_W, nabla_b = backprop(W, b, X_b, Y_b, masks[k:k+m], scale=rule.grad_scale(eta, s))
-    W, b, state = rule.step(W, b, nabla_W, nabla_b, state, eta, Decay(lmbda, l1, n or s))
-
-where s is the batch's size, or the sum of its sample weights (scikit-learn's convention,
-in which a batch of weight 0 is skipped and the decay is per batch).
-
-Two ways to run it, with the same numbers:
-
-* **eager** -- a Python loop, one array operation at a time, on every backend;
-* **compiled** -- on JAX: the steps of an epoch are one XLA program (``jax.lax.scan`` over
-  the full mini-batches; the short last batch is a program of its own), compiled once per
-  (network shapes, batch size, options) per process and reused by every later fit.  The
-  rule's scalars for every step are computed on the host exactly as the eager step computes
-  them (:meth:`xmlp.optim.Rule.coefficients`) and passed in, so eta, lmbda or momentum change
-  between epochs and fits without recompiling.  Nothing moves between host and device
-  inside an epoch: the epoch's draws go over in one explicit transfer before it starts.
-
-The compiled half lives in :mod:`xmlp.compiled`.  JAX keeps compiled programs in a persistent
-cache under xmlp's cache directory (``~/.cache/xmlp/jax``, ``$XMLP_JAX_CACHE`` to move it,
-``XMLP_JAX_CACHE=0`` to turn it off), so a second process skips the compilation.
+The engine never writes into a network: it reads the network's public settings and
+parameters once, keeps the current :class:`TrainState` in :attr:`Engine.state` (after every
+step eager, after every call compiled, so an interrupted epoch keeps its last whole step)
+and the caller puts ``state.params`` back with ``net.params = ...``.
 """
 
 from __future__ import annotations
@@ -36,19 +30,22 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import compiled, optim
+from . import compiled
 from .augment import Augment
-from .costs import batch_loss, penalty, penalty_factors, regularisation, regularisation_factors
-from .network import Network, backprop, dataset_sums
+from .network import Network, dataset_sums
+from .optim import Rule
+from .params import Params
+from .regulariser import Regulariser, term
+from .step import Data, Plan, Spec, gather, plan, step
 
 Array = Any
 
-__all__ = ["Engine", "Data", "compiles", "resolve_compile", "COMPILING_BACKENDS",
-           "penalty", "penalty_factors"]
+__all__ = ["Engine", "TrainState", "TrainingSet", "compiles", "resolve_compile",
+           "COMPILING_BACKENDS"]
 
 #: Backends whose epochs can be compiled.
 COMPILING_BACKENDS = ("jax",)
@@ -73,206 +70,181 @@ def resolve_compile(compile: bool | None, backend_name: str) -> bool:
     return bool(compile)
 
 
-@dataclass
-class Data:
-    """A fit's training set on the device: features (n, n_in), targets (n, n_out) and,
-    when given, sample weights (device, and a host copy: batch sums are host numbers) and
-    the shift/flip pixel table."""
+class TrainState(NamedTuple):
+    """Where training stands between steps: the parameters, the rule's state (both on the
+    device) and the number of steps taken (a host number: Adam's bias corrections)."""
 
-    X: Array
-    Y: Array
-    weights: Array | None = None
-    weights_host: np.ndarray | None = None
-    augment: Augment | None = None
-    table: Array | None = None
+    params: Params
+    rule: Any
+    t: int = 0
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """A training set for :meth:`Engine.epoch`: the arrays on the device, and the sample
+    weights on the host too (each batch's weight sum is a host number)."""
+
+    data: Data
+    weights: np.ndarray | None = None
 
     @property
     def n(self) -> int:
-        return self.X.shape[0]
+        return int(self.data.X.shape[0])
 
 
 class Engine:
-    """Runs epochs of mini-batch steps on ``net``'s parameters with ``rule``.
-
-    After every step (eager) or call (compiled) ``net._W``, ``net._b`` and ``self.state``
-    hold the parameters and state so far, so an interrupted epoch keeps them.
+    """Runs epochs of mini-batch steps for ``net`` with ``rule``.
 
     Parameters
     ----------
     net : Network
-        The network whose parameters are trained.
+        The network trained (its activations, cost, backend, dtype and device, and its
+        parameters to start from); the engine never writes into it.
     rule : xmlp.optim.Rule
         The update rule.
     batch_size : int
         The mini-batch size.
-    lmbda, l1 : float, default 0.0
-        The decay's strengths.
-    n : int, optional
-        The decay's divisor (network2: the training set's size); None divides by each
-        batch's size or weight sum (scikit-learn).
+    regulariser : xmlp.regulariser.Regulariser, optional
+        L2 / L1 and their convention (default: none).
+    augment : xmlp.augment.Augment, optional
+        Random shifts / flips of every mini-batch (the codes come with each epoch).
     loss_scale : float, optional
         When given, :meth:`epoch` also returns scikit-learn's summed batch losses (each
-        batch's ``loss_scale`` x mean cost plus the penalty ``0.5 lmbda |W|^2 + l1 |W|``,
-        all over s, times its size), as a 0-d device array.
+        batch's ``loss_scale`` x mean cost plus the regularisation term, times its size),
+        as a 0-d device array.
     progress : callable, optional
         Called as ``progress(epoch, batches_done, n_batches)`` after each step (eager) or
         each call of the compiled program.
     compiled : bool, default False
-        Run the epochs as compiled programs (JAX only; :func:`resolve_compile`).
-    state : xmlp.optim.State, optional
-        The rule's state to continue from (default: ``rule.init``).
-
-    Raises
-    ------
-    ValueError
-        With ``compiled=True`` on a backend that cannot compile.
+        Run the epochs as compiled programs (a backend that compiles: JAX).
+    state : TrainState, optional
+        Where to continue from (default: the network's parameters, ``rule.init``, step 0).
     """
 
-    def __init__(self, net: Network, rule: optim.Rule, batch_size: int, *, lmbda: float = 0.0,
-                 l1: float = 0.0, n: int | None = None, loss_scale: float | None = None,
+    def __init__(self, net: Network, rule: Rule, batch_size: int, *,
+                 regulariser: Regulariser | None = None, augment: Augment | None = None,
+                 loss_scale: float | None = None,
                  progress: Callable[[int, int, int], None] | None = None,
-                 compiled: bool = False, state: optim.State | None = None):
-        self.net, self.rule, self.batch_size = net, rule, batch_size
-        self.lmbda, self.l1, self.n, self.loss_scale = lmbda, l1, n, loss_scale
-        self.progress = progress
-        self.compiled = resolve_compile(True, net.backend.name) if compiled else False
-        self.state = rule.init(net._W, net._b, net.xp) if state is None else state
+                 compiled: bool = False, state: TrainState | None = None):
+        if compiled and not compiles(net.backend.name):
+            raise ValueError(f"compiled epochs need a backend that compiles, not "
+                             f"{net.backend.name!r}")
+        self.spec = Spec(net.hidden, net.output, net.cost, rule, augment)
+        self.regulariser = regulariser or Regulariser()
+        self.batch_size, self.loss_scale, self.progress = batch_size, loss_scale, progress
+        self.compiled = compiled
+        self.xp, self.dtype, self.device = net.xp, net.dtype, net.device
+        params = net.params
+        self.state = TrainState(params, rule.init(params, net.xp)) if state is None else state
         self.compile_seconds = 0.0  # spent compiling programs this engine needed
 
+    @property
+    def rule(self) -> Rule:
+        return self.spec.rule
+
     # ------------------------------------------------------------------ data
-    def data(self, X: Array, Y: Array, weights: np.ndarray | None = None,
-             augment: Augment | None = None) -> Data:
-        """The training set for :meth:`epoch` (X, Y already on the device; ``weights``
-        host sample weights, moved once)."""
-        net = self.net
-        w = None if weights is None else self._put(np.asarray(weights), net.dtype)
-        table = None if augment is None else self._put(augment.table())
-        return Data(X, Y, w, None if weights is None else np.asarray(weights), augment, table)
-
-    def _put(self, a: np.ndarray, dtype: Any = None) -> Array:
-        """One host array onto the network's device (an explicit transfer under JAX)."""
-        net = self.net
+    def put(self, a: np.ndarray, dtype: Any = None) -> Array:
+        """One host array onto the device (an explicit transfer when compiled)."""
         if self.compiled:
-            import jax
-
-            host = a if dtype is None else np.asarray(a, dtype=compiled.np_dtype(dtype))
-            return jax.device_put(host, net.device)
+            return compiled.put(a if dtype is None else np.asarray(a, compiled.host_dtype(dtype)),
+                                self.device)
         if dtype is None:
-            return net.xp.asarray(a, device=net.device)
-        return net.xp.asarray(a, dtype=dtype, device=net.device)
+            return self.xp.asarray(a, device=self.device)
+        return self.xp.asarray(a, dtype=dtype, device=self.device)
+
+    def data(self, X: Array, Y: Array, weights: np.ndarray | None = None) -> TrainingSet:
+        """The training set for :meth:`epoch`: X, Y already on the device; ``weights``
+        host sample weights (moved once)."""
+        w = None if weights is None else np.asarray(weights)
+        augment = self.spec.augment
+        return TrainingSet(Data(X, Y, None if w is None else self.put(w, self.dtype),
+                                None if augment is None else self.put(augment.table())), w)
 
     # ------------------------------------------------------------------ one epoch
-    def epoch(self, data: Data, order: np.ndarray | None, eta: float,
+    def epoch(self, data: TrainingSet, order: np.ndarray | None, eta: float,
               masks: Sequence[np.ndarray] | None = None, codes: np.ndarray | None = None,
               index: int = 0) -> Array | None:
         """One pass over ``data`` in ``order`` (host indices; None: as stored) at learning
         rate ``eta``.  ``masks``: one host (n, n_l) array per hidden layer, inverted-dropout
-        masks in visiting order (batch k uses rows k..k+m); ``codes``: (n,) shift/flip codes.
-        Returns the summed batch losses (with ``loss_scale``) or None."""
-        plan = self._plan(data, order, eta)
-        if self.compiled:
-            return compiled.run_epoch(self, data, order, plan, masks, codes, index)
-        return self._eager_epoch(data, order, plan, masks, codes, index)
+        masks in visiting order (batch k uses rows k..k+m); ``codes``: (n,) shift/flip
+        codes.  Advances :attr:`state`; returns the summed batch losses (with
+        ``loss_scale``) or None."""
+        w = data.weights
+        epoch_plan = plan(self.rule, self.regulariser, eta, data.n, self.batch_size,
+                          self.state.t, w if w is None or order is None else w[order],
+                          self.loss_scale)
+        run = self._compiled_epoch if self.compiled else self._eager_epoch
+        return run(data.data, order, epoch_plan, masks, codes, index)
 
-    def _plan(self, data: Data, order, eta: float) -> _Plan:
-        """The epoch's batches with their host numbers: rows, s, and the step count t."""
-        start = np.arange(0, data.n, self.batch_size)
-        stop = np.minimum(start + self.batch_size, data.n)
-        sw = data.weights_host
-        if sw is None:
-            s = (stop - start).astype(np.float64)
-        else:
-            w = sw if order is None else sw[order]
-            s = np.array([float(np.sum(w[k:z])) for k, z in zip(start, stop)])
-        t = self.state.t + np.cumsum(s != 0)  # a batch whose weights are all 0 is skipped
-        return _Plan(start, stop, s, t, eta)
-
-    def _decay(self, s: float) -> optim.Decay:
-        return optim.Decay(self.lmbda, self.l1, s if self.n is None else self.n)
-
-    def _eager_epoch(self, data: Data, order, plan, masks, codes, index: int) -> Array | None:
-        net, xp, rule = self.net, self.net.xp, self.rule
-        if order is not None:  # one index array, moved once
-            order = self._put(np.asarray(order))
-        if masks is not None:
-            masks = [self._put(M, net.dtype) for M in masks]
-        if codes is not None:
-            codes = self._put(codes)
-        acc = None if self.loss_scale is None else xp.zeros((), dtype=net.dtype,
-                                                            device=net.device)
-        factors = penalty_factors(self.lmbda, self.l1)
-        Ws, bs, state = net._W, net._b, self.state
-        for j in range(len(plan)):
-            k, stop, s = int(plan.start[j]), int(plan.stop[j]), float(plan.s[j])
-            m, eta = stop - k, plan.eta
-            if s == 0:
+    def _eager_epoch(self, data: Data, order, plan: Plan, masks, codes, index: int):
+        xp, spec = self.xp, self.spec
+        order = None if order is None else self.put(np.asarray(order))
+        masks = None if masks is None else [self.put(M, self.dtype) for M in masks]
+        codes = None if codes is None else self.put(codes)
+        loss = None if self.loss_scale is None else xp.zeros((), dtype=self.dtype,
+                                                             device=self.device)
+        params, rule_state = self.state.params, self.state.rule
+        for j, (k, z) in enumerate(zip(plan.start, plan.stop)):
+            if plan.s[j] == 0:
                 continue
-            if order is None:
-                Xb, Yb = data.X[k:stop, ...], data.Y[k:stop, ...]
-                wb = None if data.weights is None else data.weights[k:stop]
-            else:
-                idx = order[k:stop]
-                Xb, Yb = xp.take(data.X, idx, axis=0), xp.take(data.Y, idx, axis=0)
-                wb = None if data.weights is None else xp.take(data.weights, idx, axis=0)
-            if codes is not None:
-                Xb = data.augment.apply(Xb, codes[k:stop], data.table, xp)
-            mb = None if masks is None else [M[k:stop, :] for M in masks]
-            if acc is None:
-                gW, gb = backprop(Ws, bs, Xb, Yb, net.hidden, net.output, net.cost, mb,
-                                  scale=rule.grad_scale(eta, s), xp=xp, weights=wb)
-            else:
-                pen = penalty(Ws, factors, xp)  # of the weights before the step
-                gW, gb, cost = backprop(Ws, bs, Xb, Yb, net.hidden, net.output, net.cost,
-                                        mb, scale=rule.grad_scale(eta, s), xp=xp,
-                                        weights=wb, return_cost=True)
-                acc = acc + batch_loss(cost, pen, self.loss_scale * m / s, m / s)
-            Ws, bs, state = rule.step(Ws, bs, gW, gb, state, eta, self._decay(s), xp)
-            net._W, net._b, self.state = Ws, bs, state
+            rows = slice(k, z) if order is None else order[k:z]
+            batch = gather(data, rows, None if codes is None else codes[k:z],
+                           None if masks is None else [M[k:z, :] for M in masks],
+                           spec.augment, xp)
+            params, rule_state, batch_loss = step(spec, params, rule_state, batch,
+                                                  plan.numbers[plan.which[j]], xp)
+            if batch_loss is not None:
+                loss = loss + batch_loss
+            self.state = TrainState(params, rule_state, plan.t[j])
             if self.progress is not None:
                 self.progress(index, j + 1, len(plan))
-        return acc
+        return loss
 
-    # ------------------------------------------------------------------ compiled
+    def _compiled_epoch(self, data: Data, order, plan: Plan, masks, codes, index: int):
+        loss = None if self.loss_scale is None else compiled.zeros(self.dtype, self.device)
+        carry = (self.state.params, self.state.rule, loss)
+        inputs = compiled.epoch_inputs(plan, order, masks, codes, self.dtype,
+                                       self.batch_size, data.weights is not None)
+        for a, z in compiled.calls(plan, self.batch_size, self.progress is not None):
+            xs = compiled.put(inputs.steps(a, z), self.device)
+            program, seconds = compiled.program(
+                ("epoch", self.spec.key, self.device), lambda: compiled.scan_epoch(self.spec),
+                carry, data, xs)
+            self.compile_seconds += seconds
+            carry = program(carry, data, xs)
+            self.state = TrainState(carry[0], carry[1], plan.t[z - 1])
+            if self.progress is not None:  # the bar moves as the device gets through them
+                compiled.wait(carry)
+                self.progress(index, z, len(plan))
+        compiled.wait(carry)  # the epoch's time is the device's, not the dispatch's
+        return carry[2]
+
     # ------------------------------------------------------------------ monitors
-    def figures(self, sets: Sequence[tuple[Array, Array, Array]], lmbda: float,
-                l1: float) -> Array:
+    def measure(self, params: Params, sets: Sequence[tuple[Array, Array, Array]]) -> Array:
         """The end-of-epoch numbers as one device vector: the sum of the squared weights
-        (finite iff every weight is), then for each (X, labels, Y) in ``sets`` its mean
-        cost plus network2's regularisation term and its number of correct answers.
-        Compiled with the epochs when they are."""
-        net = self.net
-        pens = [regularisation_factors(lmbda, l1, X.shape[0]) for X, _, _ in sets]
+        (finite iff every weight is), then for each (X, labels, Y) in ``sets`` its mean cost
+        plus the regularisation term (network2's, over that set's size) and its number of
+        correct answers.  Compiled with the epochs when they are."""
+        reg = self.regulariser
+        factors = [reg.term_factors(X.shape[0]) for X, _, _ in sets]
+        measure = functools.partial(_measure, hidden=self.spec.hidden,
+                                    output=self.spec.output, cost=self.spec.cost, xp=self.xp)
         if not self.compiled:
-            return _figures(net._W, net._b, list(sets), pens, net.hidden, net.output,
-                            net.cost, net.xp)
-        pens = [{k: self._put(np.asarray(v), net.dtype) for k, v in p.items()} for p in pens]
-        core = dict(hidden=net.hidden, output=net.output, cost=net.cost, xp=net.xp)
-        args = (net._W, net._b, list(sets), pens)
-        program = compiled.program(self, ("figures", net.hidden, net.output, net.cost),
-                                   lambda: functools.partial(_figures, **core), *args)
-        return program(*args)
+            return measure(params, list(sets), factors)
+        factors = [{k: self.put(np.asarray(v), self.dtype) for k, v in f.items()}
+                   for f in factors]
+        key = ("measure", self.spec.hidden, self.spec.output, self.spec.cost, self.device)
+        program, seconds = compiled.program(key, lambda: measure, params, list(sets), factors)
+        self.compile_seconds += seconds
+        return program(params, list(sets), factors)
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """An epoch's batches (host arrays, one entry per batch) and its learning rate."""
-
-    start: np.ndarray  # first row of each batch (in visiting order)
-    stop: np.ndarray
-    s: np.ndarray  # size, or the sum of the batch's sample weights (0: skipped)
-    t: np.ndarray  # the rule's step count after each batch
-    eta: float
-
-    def __len__(self) -> int:
-        return len(self.start)
-
-
-def _figures(Ws, bs, sets, pens, hidden, output, cost, xp):
-    values = [sum(xp.sum(W * W) for W in Ws)]  # finite iff every weight is finite
-    for (X, labels, Y), pen in zip(sets, pens):
-        cost_sum, correct = dataset_sums(Ws, bs, X, labels, Y, hidden, output, cost, xp)
+def _measure(params: Params, sets, factors, hidden, output, cost, xp) -> Array:
+    values = [sum(xp.sum(W * W) for W in params.W)]  # finite iff every weight is finite
+    for (X, labels, Y), k in zip(sets, factors):
+        cost_sum, correct = dataset_sums(params, X, labels, Y, hidden, output, cost, xp)
         value = cost_sum / X.shape[0]
-        term = regularisation(Ws, pen, xp)
-        values += [value if term is None else value + term,
+        penalty = term(params.W, k, xp)
+        values += [value if penalty is None else value + penalty,
                    xp.astype(correct, value.dtype)]  # a count: exact below 2**24
     return xp.stack(values)

@@ -1,25 +1,39 @@
 """The epochs of a fit: what the host draws for each one (the visiting order, the dropout
 masks, the shift/flip codes, all from the network's seeded generator), the run through the
 mini-batch engine, and the end-of-epoch record -- one device -> host transfer of the
-monitored figures, with the divergence check that rolls the weights back.
-:func:`xmlp.train.fit` drives them."""
+monitored numbers, with the divergence check that rolls the parameters back.
+:func:`xmlp.train.fit` drives them.
+
+The divergence guard: training has diverged when the weights or a monitored cost are not
+finite, or, when the training cost is monitored, when it exceeds ``divergence_factor``
+times the larger of (a) the training cost before this fit and (b) the training cost of a
+network that knows nothing -- every weight and bias zero, so that every output is the output
+activation of 0 (0.5 per sigmoid, 1/n per softmax, 0 for identity outputs).  (b) keeps a
+network that continues training, whose starting cost is already low, from being called
+diverged when its cost rises to where an untrained network's is (a new learning rate, shifted
+images); a cost ten times worse than knowing nothing is divergence whatever came before.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from . import augment as aug
-from . import optim
 from .backend import to_numpy
-from .engine import Engine
+from .engine import Engine, TrainState
 from .history import History, TrainingDiverged, TrainingInterrupted
 from .network import Network
+from .optim import Rule
+from .settings import FitSettings
 
-__all__ = ["epoch_order", "dropout_masks", "Hyper", "Loop", "record"]
+Array = Any
+DataSet = tuple[Array, Array, Array]  # (X, labels, Y) on the device
+
+__all__ = ["epoch_order", "dropout_masks", "Epochs", "uninformed_cost"]
 
 
 def epoch_order(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -27,109 +41,107 @@ def epoch_order(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.permutation(n)
 
 
-@dataclass
-class Hyper:
-    """A fit's step settings; ``eta`` changes between epochs."""
-
-    eta: float  # this epoch's learning rate (the schedule may halve it)
-    decay: optim.Decay  # L2 / L1 strengths over n
-    dropout: float
-
-    @property
-    def n(self) -> int:
-        return self.decay.n
-
-    @property
-    def lmbda(self) -> float:
-        return self.decay.lmbda
-
-    @property
-    def l1(self) -> float:
-        return self.decay.l1
-
-
-def dropout_masks(net: Network, rng: np.random.Generator, n: int, p: float
-                   ) -> list[np.ndarray]:
-    """One epoch of inverted-dropout masks per hidden layer, (n, n_l), scaled by 1/(1-p).
+def dropout_masks(widths: Sequence[int], rng: np.random.Generator, n: int, p: float
+                  ) -> list[np.ndarray]:
+    """One epoch of inverted-dropout masks per hidden layer of these ``widths``, (n, width),
+    scaled by 1/(1-p).
 
     Drawn on the host (same masks on every backend) in visiting order; the engine moves
     them once per epoch and mini-batch k uses rows [k, k+m)."""
-    return [(rng.random((n, width)) >= p) / (1.0 - p) for width in net.sizes[1:-1]]
+    return [(rng.random((n, width)) >= p) / (1.0 - p) for width in widths]
 
 
-class Loop:
-    """Runs a fit's epochs through the mini-batch engine, drawing each epoch's order,
-    dropout masks and shift/flip codes from the network's generator."""
+def uninformed_cost(net: Network, Y: Array) -> float:
+    """The mean cost on targets ``Y`` of a network whose parameters are all zero."""
+    xp = net.xp
+    Z = xp.zeros_like(Y)
+    return float(to_numpy(xp.sum(net.cost.fn(Z, net.output.f(Z, xp), Y, xp)))) / Y.shape[0]
 
-    def __init__(self, net: Network, X, Y, batch_size: int, hyper: Hyper, rule: optim.Rule,
-                 progress, augment: aug.Augment | None = None, compiled: bool = False):
-        self.net, self.hyper, self.augment = net, hyper, augment
-        self.engine = Engine(net, rule, batch_size, lmbda=hyper.lmbda, l1=hyper.l1,
-                             n=hyper.n, progress=progress, compiled=compiled)
-        self.data = self.engine.data(X, Y, augment=augment)
-        self.good = (net._W, net._b)  # weights after the last finite epoch
-        self.divergence_limit: float | None = None  # training cost above this: diverged
+
+class Epochs:
+    """A fit's epochs: the draws, the engine run and the record of each."""
+
+    def __init__(self, net: Network, train: DataSet, evaluation: DataSet | None,
+                 settings: FitSettings, rule: Rule, monitor: tuple[str, ...],
+                 progress: Callable[[int, int, int], None] | None, compiled: bool):
+        self.net, self.settings, self.monitor = net, settings, monitor
+        self.train, self.evaluation = train, evaluation
+        self.augment = settings.augment(net.sizes[0])
+        self.engine = Engine(net, rule, settings.batch_size,
+                             regulariser=settings.regulariser(), augment=self.augment,
+                             progress=progress, compiled=compiled)
+        self.data = self.engine.data(train[0], train[2])
+        self.good = net.params  # after the last finite epoch
+        self.limit: float | None = None  # a training cost above this: diverged
 
     @property
-    def rule(self) -> optim.Rule:
-        return self.engine.rule
+    def n(self) -> int:
+        return self.data.n
 
-    @property
-    def state(self) -> optim.State:
-        return self.engine.state
+    def begin(self, history: History, resumed: bool) -> None:
+        """Measure what the divergence guard compares with (see the module docstring)."""
+        factor = self.settings.divergence_factor
+        if factor is None or "training_cost" not in self.monitor:
+            return
+        if not resumed:
+            before = to_numpy(self.engine.measure(self.net.params, [self.train]))
+            history.initial_training_cost = float(before[1])
+        start = history.initial_training_cost
+        if start is not None:
+            self.limit = factor * max(start, uninformed_cost(self.net, self.train[2]))
 
-    @state.setter
-    def state(self, state: optim.State) -> None:
+    def resume(self, state: TrainState) -> None:
+        """Continue from a checkpoint's state (the network holds its parameters)."""
         self.engine.state = state
+        self.good = state.params
 
-    def run_epoch(self, epoch: int, history: History) -> float:
-        """One epoch; returns its training seconds (compilation not counted: the history's
-        ``compile_seconds`` holds that)."""
-        net, h = self.net, self.hyper
-        start, compiling = time.perf_counter(), self.engine.compile_seconds
-        order = epoch_order(net.rng, h.n)
-        masks = dropout_masks(net, net.rng, h.n, h.dropout) if h.dropout else None
-        codes = None if self.augment is None else self.augment.draw(net.rng, h.n)
+    def run(self, epoch: int, eta: float, history: History) -> None:
+        """Train one epoch at ``eta`` and record it; raises TrainingDiverged (parameters of
+        the last good epoch restored) or TrainingInterrupted (those of the last whole
+        step kept)."""
+        net, engine = self.net, self.engine
+        start, compiling = time.perf_counter(), engine.compile_seconds
+        order = epoch_order(net.rng, self.n)
+        masks = (dropout_masks(net.sizes[1:-1], net.rng, self.n, self.settings.dropout)
+                 if self.settings.dropout else None)
+        codes = None if self.augment is None else self.augment.draw(net.rng, self.n)
         try:
-            self.engine.epoch(self.data, order, h.eta, masks, codes, epoch)
+            engine.epoch(self.data, order, eta, masks, codes, epoch)
         except KeyboardInterrupt:
             history.stop_reason = "interrupted"
             raise TrainingInterrupted(history) from None
         finally:
-            history.compile_seconds = self.engine.compile_seconds
-        return time.perf_counter() - start - (self.engine.compile_seconds - compiling)
+            net.params = engine.state.params
+            history.compile_seconds = engine.compile_seconds
+        seconds = time.perf_counter() - start - (engine.compile_seconds - compiling)
+        self._record(epoch, eta, seconds, history)
 
-
-def record(loop: Loop, history: History, epoch: int, seconds_train: float,
-            monitor, train, evaluation) -> None:
-    """Fetch this epoch's numbers in one transfer; roll back and raise on divergence."""
-    net, h = loop.net, loop.hyper
-    sets = [data for prefix, data in (("training", train), ("evaluation", evaluation))
-            if any(m.startswith(prefix) for m in monitor)]
-    fetched = to_numpy(loop.engine.figures(sets, h.lmbda, h.l1)).tolist()
-    history.compile_seconds = loop.engine.compile_seconds
-    history.seconds.append(seconds_train)
-    history.eta.append(h.eta)
-    exploded = (loop.divergence_limit is not None and "training_cost" in monitor
-                and fetched[1] > loop.divergence_limit)
-    if exploded or not all(math.isfinite(v) for v in fetched):
-        net._W, net._b = loop.good
-        history.stop_reason = "diverged"
-        raise TrainingDiverged(
-            f"training diverged in epoch {epoch + 1} with eta={h.eta:g}: "
-            + (f"the training cost rose to {fetched[1]:.4g}, more than "
-               f"{loop.divergence_limit:.4g} (divergence_factor x the cost before training)"
-               if exploded else "the weights or the cost became NaN/inf")
-            + ". The network keeps the weights of the last good epoch; try a smaller eta.",
-            history)
-    loop.good = (net._W, net._b)
-    it = iter(fetched[1:])
-    sizes = {"training": train[0].shape[0],
-             "evaluation": None if evaluation is None else evaluation[0].shape[0]}
-    for prefix in ("training", "evaluation"):
-        if any(m.startswith(prefix) for m in monitor):
-            cost, acc = float(next(it)), round(next(it)) / sizes[prefix]  # count / n, exact
+    def _record(self, epoch: int, eta: float, seconds: float, history: History) -> None:
+        """Fetch this epoch's numbers in one transfer; roll back and raise on divergence."""
+        net, monitor = self.net, self.monitor
+        sets = [(prefix, data) for prefix, data in (("training", self.train),
+                                                   ("evaluation", self.evaluation))
+                if data is not None and any(m.startswith(prefix) for m in monitor)]
+        fetched = to_numpy(self.engine.measure(net.params, [d for _, d in sets])).tolist()
+        history.compile_seconds = self.engine.compile_seconds
+        history.seconds.append(seconds)
+        history.eta.append(eta)
+        exploded = (self.limit is not None and "training_cost" in monitor
+                    and fetched[1] > self.limit)
+        if exploded or not all(math.isfinite(v) for v in fetched):
+            net.params = self.good
+            history.stop_reason = "diverged"
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch + 1} with eta={eta:g}: "
+                + (f"the training cost rose to {fetched[1]:.4g}, more than {self.limit:.4g} "
+                   "(divergence_factor x the larger of the cost before this fit and an "
+                   "untrained network's)"
+                   if exploded else "the weights or the cost became NaN/inf")
+                + ". The network keeps the weights of the last good epoch; try a smaller eta.",
+                history)
+        self.good = net.params
+        for (prefix, data), (cost, correct) in zip(sets, zip(fetched[1::2], fetched[2::2])):
             if f"{prefix}_cost" in monitor:
-                getattr(history, f"{prefix}_cost").append(cost)
-            if f"{prefix}_accuracy" in monitor:
-                getattr(history, f"{prefix}_accuracy").append(acc)
+                getattr(history, f"{prefix}_cost").append(float(cost))
+            if f"{prefix}_accuracy" in monitor:  # count / n, exact
+                getattr(history, f"{prefix}_accuracy").append(round(correct) / data[0].shape[0])

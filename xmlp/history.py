@@ -40,6 +40,12 @@ class History:
         Before the first epoch (divergence check).
     compile_seconds : float
         Compiling the epoch programs (``compile=True``), not in ``seconds``.
+    transfer_seconds : float
+        Moving the training and evaluation data to the device and waiting until it is
+        there, before the first epoch (not in ``seconds``).
+    settings : dict
+        The fit's settings as it recorded them (eta, lmbda, batch size, the rule's
+        hyper-parameters, ...): what a resumed fit must repeat.
     stop_reason : str
         Why the fit stopped: ``"epochs"``, ``"early_stopping"``, ``"schedule"``,
         ``"interrupted"`` or ``"diverged"``.
@@ -72,6 +78,8 @@ class History:
     initial_training_cost: float | None = None  # before the first epoch (divergence check)
     compile_seconds: float = 0.0  # compiling the epoch programs (compile=True), not in seconds
     stop_reason: str = "epochs"
+    transfer_seconds: float = 0.0  # moving the data to the device, not in seconds
+    settings: dict = field(default_factory=dict)
 
     @property
     def epochs(self) -> int:
@@ -86,9 +94,10 @@ class History:
         """The record as a dict of its fields (``dataclasses.asdict``)."""
         return asdict(self)
 
-
-# Pickles written before this module existed name ``xmlp.train.History``; ``xmlp.train``
-# re-exports it, so they load.
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle, with the defaults of fields that pickles of earlier versions lack."""
+        self.__dict__.update(History().__dict__)
+        self.__dict__.update(state)
 
 
 class TrainingDiverged(FloatingPointError):
@@ -114,6 +123,9 @@ def monitors(monitor: Iterable[str] | None, has_evaluation: bool,
 
     ``watched``: early stopping or a schedule watches the evaluation accuracy, so it must
     be among them."""
+    if watched and not has_evaluation:
+        raise ValueError("early_stopping and schedule watch the evaluation accuracy: pass "
+                         "evaluation_data=(X, y) or validation=<fraction>")
     if monitor is None:
         return MONITORS if has_evaluation else MONITORS[:2]
     monitor = tuple(monitor)

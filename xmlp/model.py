@@ -10,32 +10,165 @@ persistence (:func:`xmlp.io.save`, :func:`xmlp.export.network_to_onnx`), and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import io, network, train
+from . import io, network, optim, train
+from .history import History
+from .settings import FitSettings
 
 __all__ = ["Network", "load"]
-
-
-def _method_doc(doc: str | None) -> str | None:
-    """``train.fit``'s docstring without its ``net`` parameter: the method's docstring."""
-    if doc is None:  # python -OO
-        return None
-    lines = doc.splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.strip().startswith("net : "))
-    end = start + 1
-    while lines[end].startswith(" " * 8):
-        end += 1
-    return "".join(lines[:start] + lines[end:])
 
 
 class Network(network.Network):
     __doc__ = network.Network.__doc__
 
-    def fit(self, X: Any, y: Any, **kwargs: Any) -> train.History:
-        return train.fit(self, X, y, **kwargs)
+    def fit(self, X: Any, y: Any, *, epochs: int = 30, batch_size: int = 10,
+            eta: float | None = None, lmbda: float = 0.0, l1: float = 0.0,
+            momentum: float = 0.0, nesterov: bool = False,
+            optimizer: str | optim.Rule = "sgd", beta1: float = 0.9, beta2: float = 0.999,
+            epsilon: float = 1e-8, dropout: float = 0.0, shift: int = 0, flip: bool = False,
+            image_shape: tuple[int, int] | None = None,
+            evaluation_data: tuple[Any, Any] | None = None,
+            validation: float | int | None = None, early_stopping: int | None = None,
+            schedule: int | None = None, anneal: str | None = None,
+            monitor: Iterable[str] | None = None, verbose: bool | int = False,
+            callback: Callable[[int, History], None] | None = None,
+            progress: Callable[[int, int, int], None] | None = None,
+            checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
+            on_divergence: str = "raise", divergence_factor: float | None = 10.0,
+            compile: bool | None = None) -> History:
+        """Train the network by mini-batch SGD (or Adam) and return the per-epoch history.
 
-    fit.__doc__ = _method_doc(train.fit.__doc__)
+        network2.py's ``SGD`` on arrays: each epoch shuffles the training set, runs one
+        backpropagation and update per mini-batch, then records the monitored costs and
+        accuracies.  The network's parameters are updated in place.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, n_in)
+            Training features: arrays of the network's backend on its device, or NumPy arrays
+            or lists (moved to the device once).
+        y : array_like, shape (n,) or (n, n_out)
+            Class indices, or one-hot (or regression) targets.
+        epochs : int, default 30
+            Number of passes over the training set.
+        batch_size : int, default 10
+            Examples per mini-batch; the last mini-batch of an epoch may be smaller.
+        eta : float, optional
+            Learning rate.  Default: the book's value for the cost with SGD (3.0 quadratic,
+            0.5 otherwise), 0.001 with Adam.
+        lmbda : float, default 0.0
+            L2 strength, network2's weight decay ``1 - eta lmbda / n``.
+        l1 : float, default 0.0
+            L1 strength (chapter 3's L1 update, ``W -= eta l1 / n sign(W)``).
+        momentum : float, default 0.0
+            Momentum coefficient mu in [0, 1) for SGD.
+        nesterov : bool, default False
+            Nesterov's momentum instead of the classical one.
+        optimizer : {"sgd", "adam"} or update rule, default "sgd"
+            The update rule, or a rule object of ``xmlp.optim``.
+        beta1, beta2, epsilon : float, default 0.9, 0.999, 1e-8
+            Adam's decay rates of the moment estimates and its epsilon (Kingma & Ba's
+            Algorithm 1).
+        dropout : float, default 0.0
+            Probability of dropping each hidden neuron during training (inverted dropout).
+        shift : int, default 0
+            Data augmentation: every epoch each training image moves by up to ``shift``
+            pixels in each direction, at random.
+        flip : bool, default False
+            Data augmentation: every epoch each training image is mirrored left-right with
+            probability 1/2.
+        image_shape : tuple of int, optional
+            (height, width) of the images for ``shift`` and ``flip``; default a square of
+            ``sizes[0]`` pixels.
+        evaluation_data : tuple of array_like, optional
+            ``(X_eval, y_eval)`` evaluated after every epoch.
+        validation : float or int, optional
+            Instead of ``evaluation_data``: the fraction (or count) of the training rows held
+            out at random, drawn from the network's seeded generator.
+        early_stopping : int, optional
+            Stop after this many epochs without a better evaluation accuracy, and restore
+            the best weights.
+        schedule : int, optional
+            Nielsen's schedule: halve eta after this many epochs without a better evaluation
+            accuracy; stop once eta has fallen to 1/128 of its initial value.
+        anneal : {"cosine", "linear"}, optional
+            A fixed schedule over the epochs that watches nothing: epoch e of E runs at
+            ``eta (1 + cos(pi e / E)) / 2`` or ``eta (1 - e / E)``.
+        monitor : iterable of str, optional
+            Which of "training_cost", "training_accuracy", "evaluation_cost" and
+            "evaluation_accuracy" to record each epoch; default all that the data allows.
+        verbose : bool or int, default False
+            True prints network.py's "Epoch j: c / n" lines; 2 adds network2's cost lines.
+        callback : callable, optional
+            Called as ``callback(epoch, history)`` after every epoch.
+        progress : callable, optional
+            Called as ``progress(epoch, batches_done, n_batches)`` after every mini-batch (a
+            host-side counter, no device synchronisation); compiled, after each of about 50
+            calls per epoch.
+        checkpoint : str or os.PathLike, optional
+            Write the whole training state to this file, atomically, every
+            ``checkpoint_every`` epochs and when training stops.
+        checkpoint_every : int, default 1
+            Epochs between checkpoints.
+        resume : str or os.PathLike, optional
+            Continue the fit saved in this checkpoint (give the same data and settings;
+            ``epochs`` counts the epochs already done).  A run killed at any moment and
+            resumed ends with exactly the weights of an uninterrupted run.
+        on_divergence : {"raise", "stop"}, default "raise"
+            "stop" returns the history (``stop_reason`` "diverged") instead of raising.
+        divergence_factor : float or None, default 10.0
+            Training has diverged when the weights or a monitored cost are not finite, or,
+            when the training cost is monitored, when it exceeds this factor times the larger
+            of the training cost before this fit and that of a network that knows nothing
+            (every parameter zero): a network that continues training is not stopped for
+            returning to an untrained network's cost (None: only non-finite values count).
+        compile : bool or None, default None
+            Run each epoch as one compiled XLA program (the same steps and numbers as the
+            eager loop).  None: compiled where the backend can (JAX), eager elsewhere; True:
+            compiled; False: eager.  The compilation time is recorded in
+            ``History.compile_seconds``.
+
+        Returns
+        -------
+        History
+            The per-epoch record: network2's four monitor lists (accuracies as fractions),
+            seconds and eta per epoch, the seconds spent compiling and moving the data to the
+            device, the settings, and why training stopped.
+
+        Raises
+        ------
+        ValueError
+            For bad arguments or data (shapes, NaN / inf, labels out of range, empty data),
+            naming the argument; for ``compile=True`` on a backend that cannot compile.
+        TypeError
+            For arrays of another array library than the network's backend.
+        TrainingDiverged
+            When the weights or a monitored cost become non-finite (the network keeps the
+            weights of the last finite epoch), unless ``on_divergence="stop"``.
+        TrainingInterrupted
+            On Ctrl-C; the network keeps the weights after the last complete mini-batch and
+            the exception carries the history of the completed epochs.
+
+        Examples
+        --------
+        >>> import xmlp
+        >>> data = xmlp.datasets.load("mnist-sample")
+        >>> net = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=0)
+        >>> history = net.fit(*data.train, epochs=2, batch_size=10, eta=0.5,
+        ...                   evaluation_data=data.test)
+        >>> history.epochs, len(history.evaluation_accuracy)
+        (2, 2)
+        >>> history.evaluation_accuracy[-1] > 0.8      # of the 1000 test images
+        True
+        >>> history = net.fit(*data.train, epochs=1, optimizer="adam", lmbda=1.0, dropout=0.1)
+        """
+        given = locals()
+        settings = FitSettings(**{name: given[name] for name in FitSettings.fields()})
+        return train.fit(self, X, y, settings, evaluation_data=evaluation_data,
+                         verbose=verbose, callback=callback, progress=progress,
+                         checkpoint=checkpoint, resume=resume)
 
     def save(self, path: Any) -> None:
         """Save the network to a file, atomically.

@@ -40,11 +40,12 @@ from .backend import (
     resolve,
     resolve_dtype,
     same_device,
-    to_backend,
     to_numpy,
 )
-from .costs import Cost, regularisation, regularisation_factors
+from .costs import Cost
 from .init import INITIALISERS, initial_parameters
+from .params import Params, from_network2, to_network2
+from .regulariser import Regulariser
 
 Array = Any
 
@@ -60,8 +61,9 @@ def chunks(n: int, size: int) -> list[tuple[int, int]]:
     return [(k, min(k + size, n)) for k in range(0, n, size)]
 
 
-def forward(Ws: Sequence[Array], bs: Sequence[Array], X: Array, hidden: Activation,
-            output: Activation, masks: Sequence[Array] | None = None, xp: Any = None):
+def forward(params: Params, X: Array, hidden: Activation, output: Activation,
+            masks: Sequence[Array] | None = None, xp: Any = None
+            ) -> tuple[list[Array], list[Array], list[Array]]:
     """Feed X (m, n_0) forward; return the per-layer (inputs, Z, A) lists for backprop.
 
     ``inputs[l]`` is the activation entering layer l (X for l = 0, after dropout for
@@ -70,10 +72,10 @@ def forward(Ws: Sequence[Array], bs: Sequence[Array], X: Array, hidden: Activati
     dropout masks already scaled by 1/(1 - p).
     """
     xp = array_namespace(X) if xp is None else xp
-    last = len(Ws) - 1
+    last = len(params.W) - 1
     inputs, Z, A = [], [], []
     a = X
-    for l, (W, b) in enumerate(zip(Ws, bs)):
+    for l, (W, b) in enumerate(zip(params.W, params.b)):
         inputs.append(a)
         z = a @ W + b  # (m, n_l)
         a = (output if l == last else hidden).f(z, xp)
@@ -84,11 +86,12 @@ def forward(Ws: Sequence[Array], bs: Sequence[Array], X: Array, hidden: Activati
     return inputs, Z, A
 
 
-def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidden: Activation,
-             output: Activation, cost: Cost, masks: Sequence[Array] | None = None,
-             scale: float = 1.0, xp: Any = None, weights: Array | None = None,
-             return_cost: bool = False):
-    """Gradients of the summed cost over the mini-batch, times ``scale``: (nabla_W, nabla_b).
+def backprop(params: Params, X: Array, Y: Array, hidden: Activation, output: Activation,
+             cost: Cost, masks: Sequence[Array] | None = None, scale: Any = 1.0,
+             xp: Any = None, weights: Array | None = None, return_cost: bool = False
+             ) -> Any:
+    """Gradients of the summed cost over the mini-batch, times ``scale``: a :class:`Params`
+    of (nabla_W, nabla_b) per layer.
 
     The trainer passes ``scale = eta / m``: multiplying the small (m, n_l) error instead of
     the (n_{l-1}, n_l) gradient makes the SGD step a single subtraction per parameter.
@@ -96,11 +99,11 @@ def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidde
     ``weights`` (m,), optional: per-example weights w_x; the summed cost is then
     sum_x w_x C_x, so row x of delta^L is multiplied by w_x.  ``return_cost=True`` also
     returns that summed cost (unscaled, a 0-d array on the device) from the same forward
-    pass: (nabla_W, nabla_b, cost).
+    pass: (gradients, cost).
     """
     xp = array_namespace(X, Y) if xp is None else xp
-    inputs, Z, A = forward(Ws, bs, X, hidden, output, masks, xp)
-    L = len(Ws)
+    inputs, Z, A = forward(params, X, hidden, output, masks, xp)
+    L = len(params.W)
     nabla_W: list[Array] = [None] * L
     nabla_b: list[Array] = [None] * L
     delta = cost.delta(Z[-1], A[-1], Y, output, xp)  # BP1, (m, n_L)
@@ -112,23 +115,24 @@ def backprop(Ws: Sequence[Array], bs: Sequence[Array], X: Array, Y: Array, hidde
         nabla_b[l] = xp.sum(scaled, axis=0)  # BP3, (n_l,)
         nabla_W[l] = inputs[l].T @ scaled  # BP4, (n_{l-1}, n_l)
         if l > 0:
-            g = delta @ Ws[l].T  # (m, n_{l-1})
+            g = delta @ params.W[l].T  # (m, n_{l-1})
             if masks is not None:
                 g = g * masks[l - 1]  # dropped neurons pass no error back
             delta = hidden.vjp(Z[l - 1], A[l - 1], g, xp)  # BP2
+    grads = Params(tuple(nabla_W), tuple(nabla_b))
     if not return_cost:
-        return nabla_W, nabla_b
+        return grads
     c = cost.fn(Z[-1], A[-1], Y, xp)  # (m,)
-    return nabla_W, nabla_b, xp.sum(c if weights is None else c * weights)
+    return grads, xp.sum(c if weights is None else c * weights)
 
 
-def dataset_sums(Ws: Sequence[Array], bs: Sequence[Array], X: Array, labels: Array, Y: Array,
-                 hidden: Activation, output: Activation, cost: Cost, xp: Any):
+def dataset_sums(params: Params, X: Array, labels: Array, Y: Array, hidden: Activation,
+                 output: Activation, cost: Cost, xp: Any) -> tuple[Array, Array]:
     """Device scalars (sum of C_x, number of argmax outputs equal to ``labels``, int64) over
     a whole data set (n >= 1), fed forward in chunks of ``EVAL_CHUNK`` rows."""
     cost_sum = correct = None
     for i, j in chunks(X.shape[0], EVAL_CHUNK):
-        _, Z, A = forward(Ws, bs, X[i:j, :], hidden, output, xp=xp)
+        _, Z, A = forward(params, X[i:j, :], hidden, output, xp=xp)
         c = xp.sum(cost.fn(Z[-1], A[-1], Y[i:j, :], xp))
         hits = xp.sum(xp.astype(xp.argmax(A[-1], axis=1) == labels[i:j], xp.int64))
         cost_sum = c if cost_sum is None else cost_sum + c
@@ -215,60 +219,56 @@ class Network:
 
     # ----------------------------------------------------------------- parameters
     @property
-    def xp(self):
+    def xp(self) -> Any:
         """The array-API namespace the network computes with."""
         return self.backend.xp
 
     @property
-    def device(self):
+    def device(self) -> Any:
         """The device the parameters live on."""
         return self.backend.device
 
     @property
+    def params(self) -> Params:
+        """The parameters as one structure on the device, in the core's layout:
+        ``Params(W, b)`` with ``W[l]`` of shape (n_l, n_{l+1}) and ``b[l]`` of shape
+        (n_{l+1},) (:mod:`xmlp.params`).  This is what the training step, the update rules
+        and checkpoints work on; assigning a :class:`~xmlp.params.Params` of the same
+        shapes, dtype and backend replaces them (no copy, no host transfer)."""
+        return self._params
+
+    @params.setter
+    def params(self, params: Params) -> None:
+        if not isinstance(params, Params):
+            raise TypeError(f"params must be an xmlp.params.Params, got {type(params).__name__}"
+                            "; use set_parameters() for network2-layout arrays")
+        want = [((n_in, n_out), (n_out,)) for n_in, n_out in zip(self.sizes, self.sizes[1:])]
+        if params.shapes != want:
+            raise ValueError(f"params have shapes {params.shapes}; the network {self.sizes} "
+                             f"needs {want}")
+        if any(a.dtype != self.dtype for a in (*params.W, *params.b)):
+            raise TypeError(f"params must be {dtype_name(self.dtype)} arrays of the network's "
+                            "backend; use set_parameters() to convert")
+        self._params = params
+
+    @property
     def weights(self) -> list[Array]:
         """network2's ``weights``: one (n_out, n_in) array per layer, on the backend."""
-        return [W.T for W in self._W]
+        return [W.T for W in self._params.W]
 
     @property
     def biases(self) -> list[Array]:
         """network2's ``biases``: one (n_out, 1) column per layer, on the backend."""
-        return [b[:, None] for b in self._b]
+        return [b[:, None] for b in self._params.b]
 
     def set_parameters(self, weights: Sequence[Any], biases: Sequence[Any]) -> None:
         """Set weights ((n_out, n_in) each) and biases ((n_out, 1) or (n_out,)) as network2
         lays them out, from NumPy or this backend's arrays (converted to dtype/device)."""
-        self._W, self._b = self._from_network2(weights, biases, "weights", "biases")
-
-    def _from_network2(self, weights, biases, wname: str, bname: str):
-        """network2-layout per-layer arrays -> the core's (W (n_in, n_out), b (n_out,))."""
-        shapes = list(zip(self.sizes[1:], self.sizes[:-1]))
-        if len(weights) != len(shapes) or len(biases) != len(shapes):
-            raise ValueError(f"expected {len(shapes)} {wname} and {bname} arrays for sizes "
-                             f"{self.sizes}, got {len(weights)} and {len(biases)}")
-        Ws, bs = [], []
-        for l, ((n_out, n_in), w, b) in enumerate(zip(shapes, weights, biases)):
-            w = to_backend(w, self.backend, self.dtype, f"{wname}[{l}]")
-            b = to_backend(b, self.backend, self.dtype, f"{bname}[{l}]")
-            if tuple(w.shape) != (n_out, n_in):
-                raise ValueError(f"{wname}[{l}] has shape {tuple(w.shape)}, expected "
-                                 f"{(n_out, n_in)} for sizes {self.sizes}")
-            if tuple(b.shape) not in ((n_out, 1), (n_out,)):
-                raise ValueError(f"{bname}[{l}] has shape {tuple(b.shape)}, expected "
-                                 f"{(n_out, 1)} for sizes {self.sizes}")
-            # Stored as contiguous (n_in, n_out) so that Z = A @ W + b; built on the host.
-            w_host = np.ascontiguousarray(to_numpy(w).T)
-            Ws.append(self.xp.asarray(w_host, dtype=self.dtype, device=self.device))
-            bs.append(self.xp.reshape(b, (n_out,)))
-        return Ws, bs
-
-    @staticmethod
-    def _to_network2(Ws, bs) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The core's per-layer arrays -> host NumPy arrays in network2's layout."""
-        return [to_numpy(W.T) for W in Ws], [to_numpy(b)[:, None] for b in bs]
+        self._params = from_network2(weights, biases, self.sizes, self.backend, self.dtype)
 
     def parameters_numpy(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(weights, biases) in network2's layout as host NumPy arrays."""
-        return self._to_network2(self._W, self._b)
+        return to_network2(self._params)
 
     def to(self, backend: Any = "numpy", device: Any = None, dtype: Any = None) -> Network:
         """A copy of this network on another backend / device / dtype."""
@@ -281,18 +281,29 @@ class Network:
         other.set_parameters(*self.parameters_numpy())
         return other
 
-    # ----------------------------------------------------------------- inference
-    def _features(self, X: Any, what: str = "X") -> Array:
+    # ----------------------------------------------------------------- inputs
+    def features(self, X: Any, what: str = "X") -> Array:
+        """``X`` checked (2-D, this network's inputs, finite) and on the backend, in the
+        network's dtype and on its device: what the other methods compute with."""
         return check.features(X, self.backend, self.dtype, self.sizes[0], what)
 
-    def _targets(self, y: Any, n: int, what: str = "y") -> tuple[Array, Array]:
+    def targets(self, y: Any, n: int, what: str = "y") -> tuple[Array, Array]:
+        """``y`` for n examples checked and on the backend: (labels (n,) int64, the target
+        matrix (n, n_out) the cost is evaluated on).  Class indices or one-hot rows, or any
+        finite values when the output is identity / exp (regression)."""
         return check.targets(y, self.backend, self.dtype, n, self.sizes[-1],
                              regression=self.output.name in ("identity", "exp"), what=what)
 
-    def _output(self, X: Array) -> tuple[Array, Array]:
-        """(Z^L, A^L) for validated X, without dropout."""
-        _, Z, A = forward(self._W, self._b, X, self.hidden, self.output, xp=self.xp)
-        return Z[-1], A[-1]
+    # ----------------------------------------------------------------- inference
+    def outputs(self, X: Array, batch_size: int | None = None) -> Array:
+        """Output activations a^L (n, n_out) of ``X`` already checked and on the device
+        (:meth:`features`), without dropout; ``batch_size`` feeds it forward in chunks of
+        that many rows."""
+        if batch_size is None or batch_size >= X.shape[0]:
+            return forward(self._params, X, self.hidden, self.output, xp=self.xp)[2][-1]
+        parts = [forward(self._params, X[i:j, :], self.hidden, self.output, xp=self.xp)[2][-1]
+                 for i, j in chunks(X.shape[0], batch_size)]
+        return self.xp.concat(parts, axis=0)
 
     def feedforward(self, X: Any, batch_size: int | None = None) -> Array:
         """Output activations a^L, shape (n, n_out), on the network's backend.
@@ -300,13 +311,10 @@ class Network:
         ``batch_size`` feeds the examples forward in chunks of that many rows (to bound
         memory on a GPU); the result is the same."""
         step = None if batch_size is None else check.positive_int(batch_size, "batch_size")
-        X = self._features(X)
+        X = self.features(X)
         hint = "pass a smaller batch_size= to predict / feedforward to work in chunks"
         with out_of_memory(self.device, f"feeding {X.shape[0]} samples forward", hint):
-            if step is None:
-                return self._output(X)[1]
-            parts = [self._output(X[i:j, :])[1] for i, j in chunks(X.shape[0], step)]
-            return self.xp.concat(parts, axis=0)
+            return self.outputs(X, step)
 
     predict_proba = feedforward
 
@@ -314,48 +322,39 @@ class Network:
         """Class indices (argmax of the output), int64, on the network's backend."""
         return self.xp.argmax(self.feedforward(X, batch_size), axis=1)
 
-    def _sums(self, X: Array, labels: Array, Y: Array) -> tuple[Array, Array]:
-        """Device scalars: (sum of C_x, number correct) over the data set, in chunks."""
-        return dataset_sums(self._W, self._b, X, labels, Y, self.hidden, self.output,
-                            self.cost, self.xp)
-
-    def _penalty(self, lmbda: float, l1: float, n: int) -> Array:
-        """network2's regularisation term 0.5 (lmbda/n) sum w^2, plus (l1/n) sum |w|."""
-        term = regularisation(self._W, regularisation_factors(lmbda, l1, n), self.xp)
-        return self.xp.zeros((), dtype=self.dtype, device=self.device) if term is None else term
-
-    def _cost_on(self, X: Array, labels: Array, Y: Array, lmbda: float, l1: float) -> float:
-        """total_cost for already validated data (one device -> host transfer)."""
-        n = X.shape[0]
-        return float(to_numpy(self._sums(X, labels, Y)[0] / n + self._penalty(lmbda, l1, n)))
-
     def accuracy(self, X: Any, y: Any) -> float:
         """Fraction of examples whose argmax output equals the label."""
-        X = self._features(X)
-        labels, Y = self._targets(y, X.shape[0])
-        return int(to_numpy(self._sums(X, labels, Y)[1])) / X.shape[0]
+        X = self.features(X)
+        labels, Y = self.targets(y, X.shape[0])
+        correct = dataset_sums(self._params, X, labels, Y, self.hidden, self.output,
+                               self.cost, self.xp)[1]
+        return int(to_numpy(correct)) / X.shape[0]
 
     def total_cost(self, X: Any, y: Any, lmbda: float = 0.0, l1: float = 0.0) -> float:
-        """network2's ``total_cost``: mean C_x plus the regularisation term."""
-        lmbda = check.non_negative(lmbda, "lmbda")
-        l1 = check.non_negative(l1, "l1")
-        X = self._features(X)
-        return self._cost_on(X, *self._targets(y, X.shape[0]), lmbda, l1)
+        """network2's ``total_cost``: mean C_x plus the regularisation term (over the n
+        examples given)."""
+        reg = Regulariser(check.non_negative(lmbda, "lmbda"), check.non_negative(l1, "l1"))
+        X = self.features(X)
+        labels, Y = self.targets(y, X.shape[0])
+        n = X.shape[0]
+        cost = dataset_sums(self._params, X, labels, Y, self.hidden, self.output, self.cost,
+                            self.xp)[0] / n
+        term = reg.value(self._params.W, n, self.xp)
+        return float(to_numpy(cost if term is None else cost + term))
 
     def gradients(self, X: Any, y: Any) -> tuple[list[Array], list[Array]]:
         """Gradients of the summed cost over (X, y), in network2's layout per layer."""
-        X = self._features(X)
-        _, Y = self._targets(y, X.shape[0])
-        nW, nb = backprop(self._W, self._b, X, Y, self.hidden, self.output, self.cost,
-                          xp=self.xp)
-        return [w.T for w in nW], [b[:, None] for b in nb]
+        X = self.features(X)
+        _, Y = self.targets(y, X.shape[0])
+        grads = backprop(self._params, X, Y, self.hidden, self.output, self.cost, xp=self.xp)
+        return [w.T for w in grads.W], [b[:, None] for b in grads.b]
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict:
         """Everything but the backend module: the backend and device travel by name and the
         parameters as host NumPy arrays, so pickles and deep copies work on every backend."""
         state = self.__dict__.copy()
-        del state["backend"], state["_W"], state["_b"]
+        del state["backend"], state["_params"]
         state["dtype"] = dtype_name(self.dtype)
         state["backend_name"] = self.backend.name
         state["device_name"] = device_name(self.device)

@@ -20,66 +20,71 @@ Adam is Kingma & Ba's Algorithm 1 (``form="algorithm1"``, what ``torch.optim.Ada
 eta_t = eta sqrt(1 - b2^t) / (1 - b1^t) and W <- W - eta_t m1 / (sqrt(m2) + eps), which
 scikit-learn's ``solver="adam"`` uses; the two differ only in where epsilon enters.
 
-Each rule is a small immutable object; its *state* (velocities, moments, step count) is an
-explicit :class:`State` that the training loop keeps and checkpoints save, so a run resumed
-from a checkpoint takes exactly the steps an uninterrupted run takes.  ``step`` is a pure
-function of (parameters, gradients, state, eta): it returns new arrays and mutates nothing,
-and its Python scalars are host numbers, so it never synchronises with the device.
+Each rule is a small immutable object in two halves.  :meth:`Rule.coefficients` turns eta
+and the step number into the step's scalars on the host, in double precision;
+:meth:`Rule.update` is the array arithmetic, a pure function of (parameters, gradient,
+state, coefficients) that returns new arrays and mutates nothing.  The state between steps
+is a small typed structure per rule (:class:`SGDState`, :class:`MomentumState`,
+:class:`AdamState`: NamedTuples of :class:`~xmlp.params.Params`, so pytrees); the training
+loop keeps it and checkpoints save it, so a run resumed from a checkpoint takes exactly the
+steps an uninterrupted run takes.  The step count lives beside it, on the host.
 
-Backprop multiplies its output error by ``rule.grad_scale(eta, m)`` before forming the
-gradients (a small (m, n_l) product instead of an (n_{l-1}, n_l) one): eta/m for the SGD
-family, whose step is then a single subtraction, and 1/m for Adam.
+The gradient a rule receives is already the regularised one, multiplied by
+:meth:`Rule.scale`: the training step (:mod:`xmlp.step`) has backprop multiply its output
+error by ``scale(eta) / m`` (a small (m, n_l) product instead of an (n_{l-1}, n_l) one) and
+adds the regulariser's gradient (:mod:`xmlp.regulariser`) times the same scale -- eta for
+the SGD family, whose step is then ``W - g``, and 1 for Adam.  No rule knows about
+regularisation.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .params import Params, zeros_like
 
 Array = Any
+Coefficients = dict[str, Any]  # name -> a host float, or a 0-d array in a compiled step
 
-__all__ = ["Rule", "SGD", "Momentum", "Adam", "State", "Decay", "make", "OPTIMIZERS",
-           "ADAM_FORMS"]
+__all__ = ["Rule", "SGD", "Momentum", "Adam", "SGDState", "MomentumState", "AdamState",
+           "RuleState", "make", "OPTIMIZERS", "ADAM_FORMS"]
 
 OPTIMIZERS = ("sgd", "adam")
 ADAM_FORMS = ("algorithm1", "efficient")
 
 
-@dataclass(frozen=True)
-class Decay:
-    """The regularisation terms of g: L2 strength ``lmbda`` and L1 strength ``l1``, both
-    divided by the training-set size ``n`` (network2's convention)."""
-
-    lmbda: float = 0.0
-    l1: float = 0.0
-    n: int = 1
+class SGDState(NamedTuple):
+    """Plain SGD keeps nothing between steps."""
 
 
-@dataclass
-class State:
-    """A rule's state between steps: per-layer arrays by group name (e.g. ``"vw"`` holds
-    one velocity per weight matrix, ``"vb"`` one per bias vector) and the step count."""
+class MomentumState(NamedTuple):
+    """The velocity v of every parameter."""
 
-    arrays: dict[str, list[Array]] = field(default_factory=dict)
-    t: int = 0
+    velocity: Params
+
+
+class AdamState(NamedTuple):
+    """Adam's first and second (squared) moment estimates of every parameter."""
+
+    moment1: Params
+    moment2: Params
+
+
+RuleState = SGDState | MomentumState | AdamState
 
 
 class Rule:
-    """Base of the update rules.  ``groups`` names the state arrays (ending in "w" for
-    weight-shaped, "b" for bias-shaped) that checkpoints save.
+    """Base of the update rules.
 
-    A step has two halves.  :meth:`coefficients` turns (eta, the decay, the step number)
-    into the step's scalars on the host, in double precision; :meth:`update` is the array
-    arithmetic, which reads its numbers only from those coefficients.  The eager loop
-    passes them as Python floats; the compiled loop (:mod:`xmlp.engine`) computes the same
-    floats for every step of an epoch, rounds them once to the parameters' dtype (as
-    NumPy rounds a Python float that meets a float32 array) and feeds them to the same
-    :meth:`update` as traced scalars, so both loops take the same steps and one compiled
-    program serves every eta, lmbda, momentum or beta."""
+    The eager loop passes the coefficients as Python floats; the compiled loop
+    (:mod:`xmlp.compiled`) computes the same floats for every step of an epoch, rounds them
+    once to the parameters' dtype (as NumPy rounds a Python float that meets a float32
+    array) and feeds them to the same :meth:`update` as traced scalars, so both loops take
+    the same steps and one compiled program serves every eta, momentum or beta."""
 
     name: str = ""
-    groups: tuple[str, ...] = ()
     uses_step = False  # whether the coefficients depend on the step number t
 
     @property
@@ -88,71 +93,46 @@ class Rule:
         program is reused by every rule of the same kind."""
         return (self.name,)
 
-    def grad_scale(self, eta: float, m: float) -> float:
-        """The factor backprop applies to the summed gradients of an m-example batch."""
-        return eta / m
+    def scale(self, eta: float) -> float:
+        """The factor of the mean gradient (and of the regulariser's gradient) the rule
+        receives: eta for the SGD family, so that its step is a single subtraction."""
+        return eta
 
-    def init(self, Ws: list[Array], bs: list[Array], xp: Any) -> State:
-        """The state before the first step: zeros shaped like the parameters."""
-        arrays = {}
-        for g in self.groups:
-            like = Ws if g.endswith("w") else bs
-            arrays[g] = [xp.zeros_like(a) for a in like]
-        return State(arrays)
-
-    def coefficients(self, eta: float, decay: Decay, t: int) -> dict[str, float]:
-        """The host scalars of step number ``t`` (1 for the first step).  A regularisation
-        term whose strength is 0 has no key, and :meth:`update` then skips it."""
+    def init(self, params: Params, xp: Any) -> Any:
+        """The state before the first step."""
         raise NotImplementedError
 
-    def update(self, Ws, bs, gWs, gbs, arrays: dict[str, list[Array]], c, xp: Any):
-        """The array half of a step: new (Ws, bs, arrays) from the scaled gradients and
-        the coefficients ``c`` (Python floats or 0-d arrays)."""
+    def coefficients(self, eta: float, t: int) -> Coefficients:
+        """The host scalars of step number ``t`` (1 for the first step)."""
         raise NotImplementedError
 
-    def step(self, Ws, bs, gWs, gbs, state: State, eta: float, decay: Decay, xp: Any):
-        """One update from the scaled gradients (``xp``: the arrays' namespace); returns
-        (Ws, bs, state), all new."""
-        t = state.t + 1
-        Ws, bs, arrays = self.update(Ws, bs, gWs, gbs, state.arrays,
-                                     self.coefficients(eta, decay, t), xp)
-        return Ws, bs, State(arrays, t)
+    def update(self, params: Params, grads: Params, state: Any, c: Coefficients,
+               xp: Any) -> tuple[Params, Any]:
+        """The array half of a step: new (params, state) from the scaled, regularised
+        gradient ``grads`` and the coefficients ``c`` (Python floats or 0-d arrays)."""
+        raise NotImplementedError
 
     def settings(self) -> dict[str, Any]:
         """The rule's hyper-parameters as JSON (checkpoints refuse to resume with others)."""
         return {}
 
 
-def _decay_terms(c: dict[str, float], decay: Decay, factor: float) -> dict[str, float]:
-    """Add ``factor`` times the L2 and L1 strengths over n (only those that are not 0)."""
-    if decay.lmbda:
-        c["l2"] = factor * decay.lmbda / decay.n
-    if decay.l1:
-        c["l1"] = factor * decay.l1 / decay.n
-    return c
-
-
 @dataclass(frozen=True)
 class SGD(Rule):
-    """Plain mini-batch SGD: network.py's update, with network2's weight decay."""
+    """Plain mini-batch SGD: network.py's update (network2's with the L2 gradient)."""
 
     name = "sgd"
 
-    def coefficients(self, eta, decay, t):
-        c = _decay_terms({}, decay, eta)  # eta lmbda/n, eta l1/n
-        if "l2" in c:
-            c["shrink"] = 1.0 - c.pop("l2")
-        return c
+    def init(self, params: Params, xp: Any) -> SGDState:
+        return SGDState()
 
-    def update(self, Ws, bs, sWs, sbs, arrays, c, xp):
-        # sW = (eta/m) nabla_W, so eta g_W = sW + eta (lmbda/n) W + eta (l1/n) sign(W).
-        new_W, new_b = [], []
-        for W, b, sW, sb in zip(Ws, bs, sWs, sbs):
-            if "l1" in c:  # the L1 term uses the sign of the weights before the step
-                sW = sW + c["l1"] * xp.sign(W)
-            new_W.append(c["shrink"] * W - sW if "shrink" in c else W - sW)  # network2 / .py
-            new_b.append(b - sb)
-        return new_W, new_b, arrays
+    def coefficients(self, eta: float, t: int) -> Coefficients:
+        return {}
+
+    def update(self, params: Params, grads: Params, state: SGDState, c: Coefficients,
+               xp: Any) -> tuple[Params, SGDState]:
+        # grads = eta g: W <- W - eta g
+        return params.map(lambda p, g: p - g, grads), state
 
 
 @dataclass(frozen=True)
@@ -162,33 +142,26 @@ class Momentum(Rule):
     mu: float = 0.9
     nesterov: bool = False
     name = "momentum"
-    groups = ("vw", "vb")
 
     @property
     def kind(self) -> tuple:
         return (self.name, self.nesterov)
 
-    def coefficients(self, eta, decay, t):
-        return _decay_terms({"mu": self.mu}, decay, eta)
+    def init(self, params: Params, xp: Any) -> MomentumState:
+        return MomentumState(zeros_like(params, xp))
 
-    def update(self, Ws, bs, sWs, sbs, arrays, c, xp):
+    def coefficients(self, eta: float, t: int) -> Coefficients:
+        return {"mu": self.mu}
+
+    def update(self, params: Params, grads: Params, state: MomentumState, c: Coefficients,
+               xp: Any) -> tuple[Params, MomentumState]:
         mu = c["mu"]
-        new_W, new_b, new_vW, new_vb = [], [], [], []
-        for W, b, sW, sb, vW, vb in zip(Ws, bs, sWs, sbs, arrays["vw"], arrays["vb"]):
-            if "l1" in c:
-                sW = sW + c["l1"] * xp.sign(W)
-            step_W = sW + c["l2"] * W if "l2" in c else sW  # eta g_W
-            vW = mu * vW - step_W
-            vb = mu * vb - sb
-            if self.nesterov:
-                W, b = W + mu * vW - step_W, b + mu * vb - sb
-            else:
-                W, b = W + vW, b + vb
-            new_W.append(W)
-            new_b.append(b)
-            new_vW.append(vW)
-            new_vb.append(vb)
-        return new_W, new_b, {"vw": new_vW, "vb": new_vb}
+        velocity = state.velocity.map(lambda v, g: mu * v - g, grads)  # grads = eta g
+        if self.nesterov:
+            new = params.map(lambda p, v, g: p + mu * v - g, velocity, grads)
+        else:
+            new = params.map(lambda p, v: p + v, velocity)
+        return new, MomentumState(velocity)
 
 
 @dataclass(frozen=True)
@@ -200,7 +173,6 @@ class Adam(Rule):
     epsilon: float = 1e-8
     form: str = "algorithm1"
     name = "adam"
-    groups = ("mw", "mb", "sw", "sb")  # first moments, second (squared) moments
     uses_step = True  # the bias corrections
 
     def __post_init__(self):
@@ -218,10 +190,13 @@ class Adam(Rule):
     def kind(self) -> tuple:
         return (self.name, self.form)
 
-    def grad_scale(self, eta: float, m: float) -> float:
-        return 1.0 / m  # Adam is invariant to the gradient's scale; eta enters at the end
+    def scale(self, eta: float) -> float:
+        return 1.0  # Adam is invariant to the gradient's scale; eta enters at the end
 
-    def coefficients(self, eta, decay, t):
+    def init(self, params: Params, xp: Any) -> AdamState:
+        return AdamState(zeros_like(params, xp), zeros_like(params, xp))
+
+    def coefficients(self, eta: float, t: int) -> Coefficients:
         b1, b2 = self.beta1, self.beta2
         c1, c2 = 1.0 - b1**t, 1.0 - b2**t  # bias corrections
         c = {"b1": b1, "1-b1": 1.0 - b1, "b2": b2, "1-b2": 1.0 - b2, "eps": self.epsilon}
@@ -229,27 +204,19 @@ class Adam(Rule):
             c["rate"] = eta * math.sqrt(c2) / c1
         else:
             c["rate"], c["root_c2"] = eta / c1, math.sqrt(c2)
-        return _decay_terms(c, decay, 1.0)  # lmbda/n, l1/n: Adam scales g itself
+        return c
 
-    def update(self, Ws, bs, gWs, gbs, arrays, c, xp):
-        out: dict[str, list[Array]] = {g: [] for g in self.groups}
-        new_W, new_b = [], []
-        for l, (W, b, gW, gb) in enumerate(zip(Ws, bs, gWs, gbs)):
-            if "l2" in c:
-                gW = gW + c["l2"] * W
-            if "l1" in c:
-                gW = gW + c["l1"] * xp.sign(W)
-            for p, g, kind in ((W, gW, "w"), (b, gb, "b")):
-                m1 = c["b1"] * arrays["m" + kind][l] + c["1-b1"] * g
-                m2 = c["b2"] * arrays["s" + kind][l] + c["1-b2"] * (g * g)
-                root = xp.sqrt(m2)
-                denom = root + c["eps"] if self.form == "efficient" \
-                    else root / c["root_c2"] + c["eps"]
-                p = p - c["rate"] * m1 / denom
-                out["m" + kind].append(m1)
-                out["s" + kind].append(m2)
-                (new_W if kind == "w" else new_b).append(p)
-        return new_W, new_b, out
+    def update(self, params: Params, grads: Params, state: AdamState, c: Coefficients,
+               xp: Any) -> tuple[Params, AdamState]:
+        m1 = state.moment1.map(lambda m, g: c["b1"] * m + c["1-b1"] * g, grads)
+        m2 = state.moment2.map(lambda s, g: c["b2"] * s + c["1-b2"] * (g * g), grads)
+        if self.form == "efficient":
+            def move(p, m, s):
+                return p - c["rate"] * m / (xp.sqrt(s) + c["eps"])
+        else:
+            def move(p, m, s):
+                return p - c["rate"] * m / (xp.sqrt(s) / c["root_c2"] + c["eps"])
+        return params.map(move, m1, m2), AdamState(m1, m2)
 
     def settings(self) -> dict[str, Any]:
         return {"optimizer": "adam", "beta1": self.beta1, "beta2": self.beta2,

@@ -52,7 +52,7 @@ def final_table(out: Printer, net, history, recs, eval_name: str, splits: dict,
         best = None
     summary.update(best_epoch=best, training_seconds=sum(history.seconds),
                    compile_seconds=history.compile_seconds,
-                   fit_seconds=fit_seconds, total_seconds=total_seconds,
+                   transfer_seconds=history.transfer_seconds, fit_seconds=fit_seconds, total_seconds=total_seconds,
                    backend=net.backend.name, device=device, dtype=dtype)
     out.say()
     out.say(f"Final network ({len(recs)} of {cfg['epochs']} "
@@ -69,7 +69,8 @@ def final_table(out: Printer, net, history, recs, eval_name: str, splits: dict,
             f"{summary['training_seconds']:.1f} s over {history.epochs} epochs"
             + (" (incl. those before --resume)" if cfg.get("resume") else "")
             + (f"; compiling {history.compile_seconds:.1f} s"
-               if history.compile_seconds else ""))
+               if history.compile_seconds else "")
+            + f"; data to the device {history.transfer_seconds:.2f} s")
     out.say(f"  {'backend':<12}{net.backend.name}, device {device}, {dtype}")
     return summary
 

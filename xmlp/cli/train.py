@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..train import ANNEALS
+from ..schedule import ANNEALS
 from . import options as opt
 from .data import check_writable, load_dataset, pct, resolve_device, transform
 from .errors import CLIError, error, version
@@ -184,7 +184,7 @@ def describe(cfg: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from .. import Network, TrainingDiverged, TrainingInterrupted
     from ..backend import device_name, dtype_name, resolve
-    from ..train import History
+    from ..history import History
 
     out = Printer(args)
     check_writable(args.save, "--save")

@@ -26,6 +26,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import NoReturn
 
+from .._cache import cache_dir
 from .registry import IDX_FILES, DatasetInfo
 
 __all__ = [
@@ -48,12 +49,6 @@ _DOWNLOAD_ERRORS = (OSError, ValueError, http.client.HTTPException)
 
 class DatasetNotFound(FileNotFoundError):
     """A dataset is neither on disk nor downloadable; the message says where to put its files."""
-
-
-def cache_dir(name: str) -> Path:
-    """The user cache directory for dataset ``name``."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "xmlp" / name
 
 
 def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import Network, datasets
+from ..backend import device_name, dtype_name
 from ..datasets import DatasetNotFound
 from ..datasets.fetch import search_dirs
 from ..datasets.registry import dataset_info
@@ -256,19 +257,12 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
         recipe=recipe, accuracy=accuracy, published=recipe.published,
         difference=accuracy - recipe.published if comparable else None, epoch=epoch,
         epochs=history.epochs, seconds=seconds, total_seconds=time.perf_counter() - start,
-        backend=net.backend.name, device=_device_name(net.device),
-        dtype="float64" if "64" in str(net.dtype) else "float32", dataset=plan.dataset,
+        backend=net.backend.name, device=device_name(net.device),
+        dtype=dtype_name(net.dtype), dataset=plan.dataset,
         quick=quick, measured_on=recipe.report_on, n_measured=n, n_train=len(train.y),
         seed=seed, curve=tuple(curve), history=history)
     if plot is not None:
         plot_result(result, plot)
     return result
-
-
-def _device_name(device: Any) -> str:
-    text = str(device)
-    if text.startswith("array_api_strict.Device('"):
-        return text.split("'")[1]
-    return text
 
 

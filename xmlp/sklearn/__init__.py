@@ -17,8 +17,8 @@ How scikit-learn's hyper-parameters map onto xmlp's
   sample weights when they are given).  xmlp's ``lmbda`` is a whole-training-set term,
   ``grad C / m + (lmbda / n) W``, so a fixed batch size m gives ``lmbda = alpha * n / m``.
   The estimators apply ``alpha`` per batch (also to a shorter last batch), which is
-  :class:`xmlp.optim.Decay` with ``lmbda=alpha, n=m``.  ``l1`` (xmlp's) is added the same
-  way: ``l1 * sign(W) / m``.
+  :class:`xmlp.regulariser.Regulariser` with ``lmbda=alpha, per_batch=True``.  ``l1``
+  (xmlp's) is added the same way: ``l1 * sign(W) / m``.
 * ``solver="adam"`` is :class:`xmlp.optim.Adam` with ``form="efficient"`` (scikit-learn's
   placement of epsilon); ``solver="sgd"`` is :class:`xmlp.optim.Momentum` (classical or
   Nesterov) or :class:`xmlp.optim.SGD` when ``momentum=0``; ``learning_rate="invscaling"``

@@ -17,6 +17,7 @@ from ..backend import Backend, device_name, parse_device, resolve, same_device, 
 from ..history import History
 from ..init import initial_parameters
 from ..model import Network
+from ..params import Params
 from ._params import _HIDDEN, _OUT_NAME, _STOCHASTIC, check_fit_params
 from ._place import (
     _dispatch,
@@ -121,7 +122,7 @@ class _BaseMLP(_Solvers, BaseEstimator):
     @staticmethod
     def _finite(net: Network) -> bool:
         xp = net.xp
-        ok = [xp.all(xp.isfinite(a)) for a in (*net._W, *net._b)]
+        ok = [xp.all(xp.isfinite(a)) for a in (*net.params.W, *net.params.b)]
         return bool(to_numpy(xp.all(xp.stack(ok))))
 
     def _initialize(self, layer_units: list[int], backend: Backend, dtype: str) -> None:
@@ -150,7 +151,7 @@ class _BaseMLP(_Solvers, BaseEstimator):
                                 else "glorot", backend=backend.xp, device=backend.device,
                                 dtype=dtype, seed=0)
         self.network_.set_parameters(weights, biases)
-        self._best = (self.network_._W, self.network_._b)
+        self._best = self.network_.params
         self.history_ = History()
         if self.solver in _STOCHASTIC:
             self.loss_curve_ = []
@@ -188,25 +189,26 @@ class _BaseMLP(_Solvers, BaseEstimator):
     def coefs_(self) -> list:
         """Weight matrices, (n_in, n_out) per layer, in the fit input's namespace."""
         return [self._fitted_place().put(W) if self._moved() else W
-                for W in self._network()._W]
+                for W in self._network().params.W]
 
     @coefs_.setter
     def coefs_(self, value) -> None:
         net = self._network()
-        net._W = [self._on(net.backend, net.dtype, v, f"coefs_[{i}]")
-                  for i, v in enumerate(value)]
+        net.params = net.params._replace(W=tuple(
+            self._on(net.backend, net.dtype, v, f"coefs_[{i}]") for i, v in enumerate(value)))
 
     @property
     def intercepts_(self) -> list:
         """Bias vectors, (n_out,) per layer, in the fit input's namespace."""
         return [self._fitted_place().put(b) if self._moved() else b
-                for b in self._network()._b]
+                for b in self._network().params.b]
 
     @intercepts_.setter
     def intercepts_(self, value) -> None:
         net = self._network()
-        net._b = [self._on(net.backend, net.dtype, v, f"intercepts_[{i}]")
-                  for i, v in enumerate(value)]
+        net.params = net.params._replace(b=tuple(
+            self._on(net.backend, net.dtype, v, f"intercepts_[{i}]")
+            for i, v in enumerate(value)))
 
     def _network(self) -> Network:
         try:
@@ -234,8 +236,11 @@ class _BaseMLP(_Solvers, BaseEstimator):
         return {k: (_portable(v) if k in _DEVICE_STATE else v) for k, v in state.items()}
 
     def __setstate__(self, state: dict) -> None:
-        super().__setstate__({k: (_restored(v) if k in _DEVICE_STATE else v)
-                              for k, v in state.items()})
+        state = {k: (_restored(v) if k in _DEVICE_STATE else v) for k, v in state.items()}
+        best = state.get("_best")
+        if isinstance(best, tuple) and not isinstance(best, Params):  # (Ws, bs) of old
+            state["_best"] = Params(tuple(best[0]), tuple(best[1]))
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,7 +10,7 @@ import array_api_compat
 import numpy as np
 import sklearn
 
-from .. import optim
+from .._compat import LegacyState
 from ..backend import device_name, namespace_name, parse_device, resolve, same_device, to_numpy
 from ._solver import _Solver
 
@@ -99,32 +99,29 @@ class _Portable:
 
 
 def _portable(obj: Any) -> Any:
-    """Replace every non-NumPy array in obj (dicts, lists, tuples, states) by _Portable."""
-    if isinstance(obj, dict):
-        return {k: _portable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_portable(v) for v in obj)
-    if isinstance(obj, optim.State):
-        return optim.State(_portable(obj.arrays), obj.t)
-    if isinstance(obj, _Solver):
-        return _Solver(obj.rule, _portable(obj.state), obj.learning_rate)
-    if not _is_numpy(obj):
-        return _Portable.of(obj)
-    return obj
+    """Replace every non-NumPy array in obj (dicts, lists, tuples, parameters, rule states,
+    the solver) by _Portable."""
+    return _each(obj, _portable, lambda a: a if _is_numpy(a) else _Portable.of(a))
 
 
 def _restored(obj: Any) -> Any:
-    if isinstance(obj, _Portable):
-        return obj.restore()
+    """Undo :func:`_portable`; turn the solver state of earlier versions into a typed one."""
+    if isinstance(obj, _Solver) and isinstance(obj.state, LegacyState):
+        obj = _Solver(obj.rule, obj.state.typed(), obj.learning_rate, obj.state.t)
+    return _each(obj, _restored, lambda a: a.restore() if isinstance(a, _Portable) else a)
+
+
+def _each(obj: Any, again: Any, leaf: Any) -> Any:
+    """``obj`` with ``again`` applied inside its containers and ``leaf`` to the rest."""
     if isinstance(obj, dict):
-        return {k: _restored(v) for k, v in obj.items()}
+        return {k: again(v) for k, v in obj.items()}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # Params, the rules' states
+        return type(obj)(*(again(v) for v in obj))
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_restored(v) for v in obj)
-    if isinstance(obj, optim.State):
-        return optim.State(_restored(obj.arrays), obj.t)
+        return type(obj)(again(v) for v in obj)
     if isinstance(obj, _Solver):
-        return _Solver(obj.rule, _restored(obj.state), obj.learning_rate)
-    return obj
+        return _Solver(obj.rule, again(obj.state), obj.learning_rate, obj.t)
+    return leaf(obj)
 
 
 def _float_dtypes(X: Any) -> tuple:

@@ -17,10 +17,13 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from .. import optim
 from ..backend import to_numpy
-from ..costs import penalty, penalty_factors
-from ..engine import Data, Engine, resolve_compile
+from ..engine import Engine, TrainingSet, TrainState, resolve_compile
 from ..history import History
-from ..network import EVAL_CHUNK, backprop, chunks, forward
+from ..network import EVAL_CHUNK, backprop
+from ..params import Params
+from ..regulariser import Regulariser, add_gradient
+from ..regulariser import term as reg_term
+from ..step import Data
 from ._params import _STOCHASTIC
 
 Array = Any
@@ -28,11 +31,13 @@ Array = Any
 
 @dataclass
 class _Solver:
-    """A stochastic solver between calls: the update rule, its state, the learning rate."""
+    """A stochastic solver between calls: the update rule, its state and step count, the
+    learning rate."""
 
     rule: optim.Rule
-    state: optim.State
+    state: Any  # the rule's typed state (xmlp.optim)
     learning_rate: float
+    t: int = 0  # steps taken (Adam's bias corrections)
 
 
 @dataclass
@@ -67,9 +72,9 @@ class _Solvers:
             return optim.Momentum(self.momentum, bool(self.nesterovs_momentum))
         return optim.SGD()
 
-    def _penalty(self, Ws, xp) -> Array | None:
-        """0.5 alpha sum W^2 + l1 sum |W| on the device (None when both are 0)."""
-        return penalty(Ws, penalty_factors(self.alpha, self.l1), xp)
+    def _regulariser(self) -> Regulariser:
+        """scikit-learn's L2 (alpha) and xmlp's L1, over each batch's size or weight sum."""
+        return Regulariser(self.alpha, self.l1, per_batch=True)
 
     # ------------------------------------------------------------------ stochastic
     def _fit_stochastic(self, problem: _Problem, incremental: bool) -> None:
@@ -78,7 +83,7 @@ class _Solvers:
         net = self.network_
         if not incremental or not hasattr(self, "_solver"):
             rule = self._rule()
-            self._solver = _Solver(rule, rule.init(net._W, net._b, net.xp),
+            self._solver = _Solver(rule, rule.init(net.params, net.xp),
                                    float(self.learning_rate_init))
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -91,11 +96,13 @@ class _Solvers:
                           "It is going to be clipped", UserWarning, stacklevel=3)
         history = self.history_ = History(n_train=n, n_evaluation=0 if validation is None
                                           else validation["X"].shape[0])
-        engine = Engine(net, self._solver.rule, self._batch_size(n), lmbda=self.alpha,
-                        l1=self.l1, loss_scale=self._loss_scale(), state=self._solver.state,
-                        compiled=resolve_compile(self.compile, net.backend.name))
+        solver = self._solver
+        engine = Engine(net, solver.rule, self._batch_size(n), regulariser=self._regulariser(),
+                        loss_scale=self._loss_scale(),
+                        compiled=resolve_compile(self.compile, net.backend.name),
+                        state=TrainState(net.params, solver.state, solver.t))
         X, Y, sw_host, sw_dev = train
-        data = Data(X, Y, weights=sw_dev, weights_host=sw_host)
+        data = TrainingSet(Data(X, Y, sw_dev), sw_host)
         order = np.arange(n)
         self.n_iter_ = 0
         reason = "max_iter"
@@ -106,13 +113,14 @@ class _Solvers:
                     order = order[self._random_state.permutation(n)]
                 lr = self._solver.learning_rate
                 try:
-                    acc = engine.epoch(data, order if self.shuffle else None, lr,
-                                       self._dropout_masks(n))
+                    loss_sum = engine.epoch(data, order if self.shuffle else None, lr,
+                                            self._dropout_masks(n))
                 finally:
-                    self._solver.state = engine.state
+                    net.params = engine.state.params
+                    self._solver.state, self._solver.t = engine.state.rule, engine.state.t
                     history.compile_seconds = engine.compile_seconds
                 self.n_iter_ += 1
-                fetched = self._epoch_end(acc, validation)
+                fetched = self._epoch_end(loss_sum, validation)
                 loss = fetched[0] / n
                 self.loss_ = loss
                 self.t_ += n
@@ -147,7 +155,7 @@ class _Solvers:
             reason = "interrupted"
         history.stop_reason = reason
         if self.early_stopping:
-            net._W, net._b = self._best  # the parameters of the best validation score
+            net.params = self._best  # the parameters of the best validation score
             history.stop_reason = "early_stopping" if reason == "converged" else reason
 
     def _dropout_masks(self, n: int) -> list[np.ndarray] | None:
@@ -191,7 +199,7 @@ class _Solvers:
                 self._no_improvement_count = 0
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self._best = (net._W, net._b)  # immutable arrays: keeping them is free
+                self._best = net.params  # immutable arrays: keeping them is free
                 history.best_epoch = history.epochs - 1
         else:
             loss = self.loss_curve_[-1]
@@ -203,20 +211,17 @@ class _Solvers:
                 self.best_loss_ = loss
                 history.best_epoch = history.epochs - 1
 
-    def _epoch_end(self, acc: Array, validation) -> list[float]:
+    def _epoch_end(self, loss_sum: Array, validation) -> list[float]:
         """One device -> host transfer: the summed loss, plus the validation statistics."""
         xp = self.network_.xp
-        values = [acc]
+        values = [loss_sum]
         if validation is not None:
             values.extend(self._validation_sums(validation))
         return [float(v) for v in to_numpy(xp.stack(values))]
 
     def _output(self, X: Array) -> Array:
         """Output activations on the compute backend, in chunks of EVAL_CHUNK rows."""
-        net = self.network_
-        parts = [forward(net._W, net._b, X[i:j, ...], net.hidden, net.output, xp=net.xp)[2][-1]
-                 for i, j in chunks(X.shape[0], EVAL_CHUNK)]
-        return parts[0] if len(parts) == 1 else net.xp.concat(parts, axis=0)
+        return self.network_.outputs(X, EVAL_CHUNK)
 
     def _split(self, problem: _Problem):
         """scikit-learn's early-stopping split: train_test_split with the fit's random
@@ -246,43 +251,39 @@ class _Solvers:
 
     # ------------------------------------------------------------------ lbfgs
     def _fit_lbfgs(self, problem: _Problem) -> None:
+        """SciPy's L-BFGS-B over the flattened parameters: scikit-learn's loss (the weighted
+        mean cost plus the regularisation term over the weight sum s) and its gradient."""
         net, xp = self.network_, self.network_.xp
-        shapes = [tuple(W.shape) for W in net._W]
-        widths = [W.shape[1] for W in net._W]
+        shapes = [tuple(W.shape) for W in net.params.W]
         X, Y, sw_dev = problem.X, problem.Y, problem.sw_dev
         s = X.shape[0] if problem.sw is None else float(np.sum(problem.sw))
-        loss_scale = self._loss_scale()
+        loss_scale, reg = self._loss_scale(), self._regulariser()
+        decay, term_factors = reg.gradient_factors(s), reg.term_factors(s)
 
-        def unpack(theta: np.ndarray):
+        def unpack(theta: np.ndarray) -> Params:
             Ws, bs, k = [], [], 0
-            for shape in shapes:
-                size = shape[0] * shape[1]
-                Ws.append(theta[k:k + size].reshape(shape))
-                k += size
-            for width in widths:
-                bs.append(theta[k:k + width])
-                k += width
-            return ([xp.asarray(W, dtype=net.dtype, device=net.device) for W in Ws],
-                    [xp.asarray(b, dtype=net.dtype, device=net.device) for b in bs])
+            for n_in, n_out in shapes:
+                Ws.append(theta[k:k + n_in * n_out].reshape(n_in, n_out))
+                k += n_in * n_out
+            for _, n_out in shapes:
+                bs.append(theta[k:k + n_out])
+                k += n_out
+            return Params(tuple(xp.asarray(W, dtype=net.dtype, device=net.device) for W in Ws),
+                          tuple(xp.asarray(b, dtype=net.dtype, device=net.device) for b in bs))
 
         def loss_and_gradient(theta: np.ndarray):
-            Ws, bs = unpack(theta)
-            gW, gb, cost = backprop(Ws, bs, X, Y, net.hidden, net.output, net.cost,
-                                    scale=1.0 / s, xp=xp, weights=sw_dev, return_cost=True)
+            params = unpack(theta)
+            grads, cost = backprop(params, X, Y, net.hidden, net.output, net.cost,
+                                   scale=1.0 / s, xp=xp, weights=sw_dev, return_cost=True)
             loss = cost * (loss_scale / s)
-            penalty = self._penalty(Ws, xp)
+            penalty = reg_term(params.W, term_factors, xp)
             if penalty is not None:
-                loss = loss + penalty / s
-            decay = optim.Decay(self.alpha, self.l1, s)
-            if self.alpha or self.l1:
-                gW = [g + (decay.lmbda / s) * W + ((decay.l1 / s) * xp.sign(W) if self.l1
-                                                   else 0.0)
-                      for g, W in zip(gW, Ws)]
-            parts = [to_numpy(xp.reshape(g, (-1,))) for g in (*gW, *gb)]
-            grad = np.concatenate(parts).astype(np.float64)
-            return float(to_numpy(loss)), grad
+                loss = loss + penalty
+            grads = add_gradient(grads, params, decay, xp)
+            parts = [to_numpy(xp.reshape(g, (-1,))) for g in (*grads.W, *grads.b)]
+            return float(to_numpy(loss)), np.concatenate(parts).astype(np.float64)
 
-        theta0 = np.concatenate([to_numpy(a).ravel() for a in (*net._W, *net._b)])
+        theta0 = np.concatenate([to_numpy(a).ravel() for a in (*net.params.W, *net.params.b)])
         theta0 = theta0.astype(np.float64)
         history = self.history_ = History(n_train=X.shape[0])
         clock = [time.perf_counter()]
@@ -304,7 +305,7 @@ class _Solvers:
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         history.stop_reason = "converged" if result.status == 0 else "max_iter"
         self.loss_ = float(result.fun)
-        net._W, net._b = unpack(result.x)
+        net.params = unpack(result.x)
 
 
 def _stochastic(est) -> bool:

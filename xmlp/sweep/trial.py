@@ -94,8 +94,8 @@ def _run_trial(job: _Job, data) -> dict:
 
     from .. import checkpoint as ckpt_io
     from ..backend import parse_device
+    from ..history import TrainingDiverged
     from ..model import Network
-    from ..train import TrainingDiverged
 
     if isinstance(data, _Loader):
         data = data.get()
