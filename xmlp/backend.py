@@ -63,7 +63,7 @@ DTYPES = ("float32", "float64")
 
 
 @dataclass(frozen=True)
-class _Spec:
+class _Library:
     """How to import one named backend and which pip extra provides it."""
 
     compat_module: str  # array-API namespace to import
@@ -72,11 +72,11 @@ class _Spec:
 
 
 BACKENDS = {
-    "numpy": _Spec("array_api_compat.numpy", "", "numpy"),
-    "torch": _Spec("array_api_compat.torch", "torch", "torch"),
-    "cupy": _Spec("array_api_compat.cupy", "cupy", "cupy-cuda12x"),
-    "array_api_strict": _Spec("array_api_strict", "strict", "array-api-strict"),
-    "jax": _Spec("jax.numpy", "jax", "jax"),
+    "numpy": _Library("array_api_compat.numpy", "", "numpy"),
+    "torch": _Library("array_api_compat.torch", "torch", "torch"),
+    "cupy": _Library("array_api_compat.cupy", "cupy", "cupy-cuda12x"),
+    "array_api_strict": _Library("array_api_strict", "strict", "array-api-strict"),
+    "jax": _Library("jax.numpy", "jax", "jax"),
 }
 _ALIASES = {"np": "numpy", "pytorch": "torch", "strict": "array_api_strict",
             "array-api-strict": "array_api_strict"}
