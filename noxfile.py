@@ -4,7 +4,7 @@ backends come from backends/.
     nox -s tests                     # every backend (cupy skips without a GPU)
     nox -s "tests(backend='torch')"  # one backend
     nox -s gpu                       # scripts/gpu_check.py (skips at once without a GPU)
-    nox -s lint
+    nox -s lint                      # ruff, and mypy on xmlp/
     nox -s docs                      # the Sphinx site -> docs/_build/html/index.html
 
 uv creates the environments where it is installed (virtualenv otherwise).  PyTorch is always
@@ -149,9 +149,12 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on the whole tree."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    """ruff on the whole tree; mypy on the package (its settings: pyproject.toml), with the
+    libraries of the test group installed so that their types are checked too."""
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"),
+                    *nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
+    session.run("mypy")
 
 
 @nox.session

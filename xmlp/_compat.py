@@ -17,6 +17,7 @@ lists them; :func:`install` (run by ``import xmlp``) gives each old module a mod
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import warnings
@@ -80,4 +81,4 @@ def install() -> None:
     """Give every module of :data:`MOVED` a ``__getattr__`` that serves its moved names."""
     for module in MOVED:
         importlib.import_module(module)
-        sys.modules[module].__getattr__ = lambda name, _module=module: moved(_module, name)
+        vars(sys.modules[module])["__getattr__"] = functools.partial(moved, module)

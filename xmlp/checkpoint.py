@@ -18,6 +18,7 @@ A checkpoint is an ``.npz`` file (written atomically: temp file, fsync, rename; 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def _expected(path: Path, meta: dict, net) -> dict[str, tuple[int, int]]:
 
 
 def save_fit(path: Any, net: Any, rule: optim.Rule, state: TrainState, schedule: Any,
-             history: Any, rng_start: dict) -> None:
+             history: Any, rng_start: Mapping[str, Any]) -> None:
     """Write the state of a fit after ``history.epochs`` epochs: the parameters, the update
     rule's state and step count, the schedule's state (with its best parameters) and the
     history (whose ``settings`` a resumed fit must repeat)."""
@@ -127,7 +128,7 @@ def save_fit(path: Any, net: Any, rule: optim.Rule, state: TrainState, schedule:
     if schedule.best_params is not None:
         arrays.update(zip(("bw", "bb"), to_network2(schedule.best_params)))
     save(path, net, Checkpoint(
-        history.epochs, history.settings, rng_start, net.rng.bit_generator.state,
+        history.epochs, history.settings, dict(rng_start), dict(net.rng.bit_generator.state),
         schedule.state(), history.as_dict(), arrays, {"name": rule.name, "t": state.t}))
 
 

@@ -185,7 +185,7 @@ def _persistent_cache() -> None:
     import jax
 
     where = os.environ.get("XMLP_JAX_CACHE")
-    if where == "0" or jax.config.jax_compilation_cache_dir:
+    if where == "0" or getattr(jax.config, "jax_compilation_cache_dir", None):
         return
     try:
         jax.config.update("jax_compilation_cache_dir", where or str(cache_dir("jax")))

@@ -234,9 +234,10 @@ def _listed_device(name: str, xp: types.ModuleType, text: str) -> Any:
     raise ValueError(f"unknown device {text!r} for backend {name!r}; choose one of {names}")
 
 
-def list_devices(name: str, xp: types.ModuleType) -> list:
-    """Every device of backend ``name`` (namespace ``xp``) that xmlp can use here, CPUs
-    first (GPUs of torch, CuPy and JAX included, whatever the backend's default device)."""
+def list_devices(name: str, xp: types.ModuleType | None) -> list:
+    """Every device of backend ``name`` (namespace ``xp``, which torch, CuPy and JAX do not
+    need) that xmlp can use here, CPUs first (GPUs of torch, CuPy and JAX included,
+    whatever the backend's default device)."""
     if name == "torch":
         import torch
 
@@ -250,6 +251,8 @@ def list_devices(name: str, xp: types.ModuleType) -> list:
         return [cupy.cuda.Device(i) for i in range(cupy.cuda.runtime.getDeviceCount())]
     if name == "jax":
         return _jax_devices("cpu") + _jax_devices("gpu")
+    if xp is None:
+        raise ValueError(f"list_devices({name!r}) needs the backend's namespace")
     try:
         devices = list(xp.__array_namespace_info__().devices())
     except AttributeError:

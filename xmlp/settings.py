@@ -75,9 +75,9 @@ def _optimizer(value: Any, name: str) -> str | optim.Rule:
 
 
 def _fraction_or_count(value: Any, name: str) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, numbers.Real)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a fraction or a count, got {value!r}")
-    return value
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
 
 
 def _monitor(value: Any, name: str) -> tuple[str, ...]:

@@ -257,7 +257,7 @@ def _sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
     """Host float64 sample weights of shape (n,), or None."""
     if sample_weight is None:
         return None
-    if isinstance(sample_weight, numbers.Number):
+    if isinstance(sample_weight, numbers.Real):
         return np.full(n, float(sample_weight))
     sw = np.asarray(_host(sample_weight), dtype=np.float64)
     if sw.ndim != 1:

@@ -19,6 +19,7 @@ from .. import optim
 from ..backend import to_numpy
 from ..engine import Engine, TrainingSet, TrainState, resolve_compile
 from ..history import History
+from ..model import Network
 from ..network import EVAL_CHUNK, backprop
 from ..params import Params
 from ..regulariser import Regulariser, add_gradient
@@ -52,12 +53,64 @@ class _Problem:
 
 
 class _Solvers:
-    """The estimators' training loops (a mixin of :class:`xmlp.sklearn._base._BaseMLP`)."""
+    """The estimators' training loops (a mixin of :class:`xmlp.sklearn._base._BaseMLP`).
+
+    The annotations below are what the loops read of the estimator: scikit-learn's
+    parameters (set by the estimators' ``__init__``), xmlp's, and the fitted state."""
+
+    # scikit-learn's parameters
+    solver: str
+    alpha: float
+    batch_size: int | str
+    learning_rate: str
+    learning_rate_init: float
+    power_t: float
+    max_iter: int
+    shuffle: bool
+    tol: float
+    verbose: bool
+    momentum: float
+    nesterovs_momentum: bool
+    early_stopping: bool
+    validation_fraction: float
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    n_iter_no_change: int | float
+    max_fun: int
+    # xmlp's parameters
+    l1: float
+    dropout: float
+    compile: bool | None
+    # the fitted state
+    _classifier: bool
+    network_: Network
+    history_: History
+    n_iter_: int
+    n_outputs_: int
+    t_: int
+    loss_: float
+    loss_curve_: list[float]
+    validation_scores_: list[float] | None
+    best_loss_: float | None
+    best_validation_score_: float | None
+    _no_improvement_count: int
+    _best: Params
+    _solver: _Solver
+    _random_state: np.random.RandomState
+
+    def _validation_sums(self, validation: dict) -> list[Array]:
+        """The validation set's device sums a score is made of (one per estimator)."""
+        raise NotImplementedError
+
+    def _validation_score(self, sums: list[float], validation: dict) -> float:
+        """The score of the validation sums (one per estimator)."""
+        raise NotImplementedError
 
     def _batch_size(self, n: int) -> int:
-        if self.batch_size == "auto":
+        if isinstance(self.batch_size, str):  # "auto"
             return min(200, n)
-        return n if self.batch_size > n else self.batch_size
+        return min(n, self.batch_size)
 
     # ------------------------------------------------------------------ loss
     def _loss_scale(self) -> float:
@@ -186,28 +239,32 @@ class _Solvers:
 
     def _count_no_improvement(self, fetched: list[float], validation, history) -> None:
         net = self.network_
-        if self.early_stopping:
+        if self.early_stopping:  # best_validation_score_ and validation_scores_ are set
             score = self._validation_score(fetched[1:], validation)
+            assert self.validation_scores_ is not None
             self.validation_scores_.append(score)
             if self._classifier:
                 history.evaluation_accuracy.append(score)
             if self.verbose:
                 print(f"Validation score: {score:f}")
-            if score < self.best_validation_score_ + self.tol:
+            best = self.best_validation_score_
+            assert best is not None
+            if score < best + self.tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if score > self.best_validation_score_:
+            if score > best:
                 self.best_validation_score_ = score
                 self._best = net.params  # immutable arrays: keeping them is free
                 history.best_epoch = history.epochs - 1
-        else:
-            loss = self.loss_curve_[-1]
-            if loss > self.best_loss_ - self.tol:
+        else:  # best_loss_ is set
+            loss, best = self.loss_curve_[-1], self.best_loss_
+            assert best is not None
+            if loss > best - self.tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if loss < self.best_loss_:
+            if loss < best:
                 self.best_loss_ = loss
                 history.best_epoch = history.epochs - 1
 
