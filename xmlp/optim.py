@@ -86,6 +86,9 @@ class Rule:
 
     name: str = ""
     uses_step = False  # whether the coefficients depend on the step number t
+    #: Whether the update is W <- W - g, so that the L2 gradient term can be folded into a
+    #: factor of W (coefficient ``keep``): :func:`xmlp.step.numbers` does the folding.
+    folds_l2 = False
 
     @property
     def kind(self) -> tuple:
@@ -119,9 +122,15 @@ class Rule:
 
 @dataclass(frozen=True)
 class SGD(Rule):
-    """Plain mini-batch SGD: network.py's update (network2's with the L2 gradient)."""
+    """Plain mini-batch SGD: network.py's update, and network2's with L2.
+
+    ``W <- W - eta g``.  With L2, :func:`xmlp.step.numbers` folds the regulariser's term
+    eta (lmbda / n) W into the factor ``keep = 1 - eta lmbda / n``, which gives network2's
+    own form ``W <- (1 - eta lmbda / n) W - (eta / m) nabla_W`` -- one pass over the weights
+    fewer than adding the term to the gradient first."""
 
     name = "sgd"
+    folds_l2 = True
 
     def init(self, params: Params, xp: Any) -> SGDState:
         return SGDState()
@@ -131,8 +140,11 @@ class SGD(Rule):
 
     def update(self, params: Params, grads: Params, state: SGDState, c: Coefficients,
                xp: Any) -> tuple[Params, SGDState]:
-        # grads = eta g: W <- W - eta g
-        return params.map(lambda p, g: p - g, grads), state
+        b = tuple([p - g for p, g in zip(params.b, grads.b)])  # grads = eta g
+        if "keep" not in c:
+            return Params(tuple([p - g for p, g in zip(params.W, grads.W)]), b), state
+        keep = c["keep"]
+        return Params(tuple([keep * p - g for p, g in zip(params.W, grads.W)]), b), state
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,8 @@ class Params(NamedTuple):
     def map(self, f: Callable[..., Array], *others: Params) -> Params:
         """``f`` applied to each array and the matching arrays of ``others``, layer by
         layer, weights and biases alike: a new :class:`Params`."""
-        return Params(tuple(f(*a) for a in zip(self.W, *(o.W for o in others))),
-                      tuple(f(*a) for a in zip(self.b, *(o.b for o in others))))
+        return Params(tuple([f(*a) for a in zip(self.W, *[o.W for o in others])]),
+                      tuple([f(*a) for a in zip(self.b, *[o.b for o in others])]))
 
     @property
     def shapes(self) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:

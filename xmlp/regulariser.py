@@ -17,7 +17,11 @@ and the conventions differ only in N:
 
 Every path takes the term from here: the training step (its gradient, and scikit-learn's
 batch loss), L-BFGS's full-batch loss and gradient, the end-of-epoch monitors and
-``Network.total_cost``.  The strengths become host numbers (:meth:`Regulariser.gradient_factors`,
+``Network.total_cost``.  For plain SGD, whose update is ``W - g``, the L2 gradient is
+folded into a factor of the weights (:meth:`Regulariser.fold`: network2's
+``(1 - eta lmbda / n) W``), which saves the step one pass over the weights.
+
+The strengths become host numbers (:meth:`Regulariser.gradient_factors`,
 :meth:`Regulariser.term_factors`: only the non-zero ones, so a strength of 0 costs nothing),
 and the array halves (:func:`add_gradient`, :func:`term`) read nothing else, so one compiled
 program serves every strength.
@@ -72,6 +76,14 @@ class Regulariser:
         if self.l1:
             k["l1"] = self.l1 / N
         return k
+
+    @staticmethod
+    def fold(k: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """For an update ``W <- W - g`` (plain SGD): the L2 gradient factor of ``k`` folded
+        into a factor of the weights, ``W - (g + k_l2 W) = (1 - k_l2) W - g``; returns
+        (that factor, the factors left for the gradient)."""
+        rest = dict(k)
+        return 1.0 - rest.pop("l2", 0.0), rest
 
     def value(self, Ws: Sequence[Array], N: float, xp: Any) -> Array | None:
         """R(W) for divisor N, a 0-d device array (None when both strengths are 0)."""

@@ -146,7 +146,10 @@ def numbers(rule: Rule, reg: Regulariser, eta: float, t: int, s: float, n: int,
     if loss_scale is not None:
         assert m is not None
         loss = LossNumbers(loss_scale * m / s, float(m), reg.term_factors(N))
-    return Numbers(scale / s, rule.coefficients(eta, t), reg.gradient_factors(N, scale), loss)
+    coefficients, decay = rule.coefficients(eta, t), reg.gradient_factors(N, scale)
+    if rule.folds_l2 and "l2" in decay:  # W - (g + k W) = (1 - k) W - g: network2's form
+        coefficients["keep"], decay = reg.fold(decay)
+    return Numbers(scale / s, coefficients, decay, loss)
 
 
 @dataclass(frozen=True)

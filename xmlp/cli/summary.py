@@ -52,7 +52,8 @@ def final_table(out: Printer, net, history, recs, eval_name: str, splits: dict,
         best = None
     summary.update(best_epoch=best, training_seconds=sum(history.seconds),
                    compile_seconds=history.compile_seconds,
-                   transfer_seconds=history.transfer_seconds, fit_seconds=fit_seconds, total_seconds=total_seconds,
+                   transfer_seconds=history.transfer_seconds, fit_seconds=fit_seconds,
+                   total_seconds=total_seconds,
                    backend=net.backend.name, device=device, dtype=dtype)
     out.say()
     out.say(f"Final network ({len(recs)} of {cfg['epochs']} "
