@@ -184,20 +184,22 @@ class Engine:
         loss = None if self.loss_scale is None else xp.zeros((), dtype=self.dtype,
                                                              device=self.device)
         params, rule_state = self.state.params, self.state.rule
-        for j, (k, z) in enumerate(zip(plan.start, plan.stop)):
-            if plan.s[j] == 0:
+        steps, progress, numbers = len(plan), self.progress, plan.numbers
+        for j, (k, z, s, t, which) in enumerate(zip(plan.start, plan.stop, plan.s, plan.t,
+                                                   plan.which)):
+            if s == 0:
                 continue
             rows = slice(k, z) if order is None else order[k:z]
             batch = gather(data, rows, None if codes is None else codes[k:z],
                            None if masks is None else [M[k:z, :] for M in masks],
                            spec.augment, xp)
             params, rule_state, batch_loss = step(spec, params, rule_state, batch,
-                                                  plan.numbers[plan.which[j]], xp)
+                                                  numbers[which], xp)
             if batch_loss is not None:
                 loss = loss + batch_loss
-            self.state = TrainState(params, rule_state, plan.t[j])
-            if self.progress is not None:
-                self.progress(index, j + 1, len(plan))
+            self.state = TrainState(params, rule_state, t)
+            if progress is not None:
+                progress(index, j + 1, steps)
         return loss
 
     def _compiled_epoch(self, data: Data, order, plan: Plan, masks, codes, index: int):

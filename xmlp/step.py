@@ -180,11 +180,11 @@ def plan(rule: Rule, reg: Regulariser, eta: float, n: int, batch_size: int, t0: 
     else:
         s = np.array([float(np.sum(weights[k:z])) for k, z in zip(start, stop)])
     t = t0 + np.cumsum(s != 0)  # a batch whose weights are all 0 is skipped
-    m = stop - start
     # one set of numbers per distinct (m, s, t) -- t only where the rule's numbers use it
-    keys = np.stack([m, s, np.maximum(t, 1) if rule.uses_step else np.ones_like(t)], axis=1)
-    unique, which = np.unique(keys, axis=0, return_inverse=True)
-    table = [numbers(rule, reg, eta, int(kt), float(ks) if ks else 1.0, n, int(km), loss_scale)
-             for km, ks, kt in unique]  # a skipped batch's numbers are never used
-    return Plan(start.tolist(), stop.tolist(), s.tolist(), t.tolist(),
-                which.reshape(-1).tolist(), table)
+    keys = zip((stop - start).tolist(), s.tolist(),
+               np.maximum(t, 1).tolist() if rule.uses_step else [1] * len(t))
+    index: dict[tuple[int, float, int], int] = {}
+    which = [index.setdefault(key, len(index)) for key in keys]
+    table = [numbers(rule, reg, eta, kt, ks or 1.0, n, km, loss_scale)
+             for km, ks, kt in index]  # a skipped batch's numbers are never used
+    return Plan(start.tolist(), stop.tolist(), s.tolist(), t.tolist(), which, table)
