@@ -22,7 +22,7 @@ listed in ``COMMANDS``.
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 from collections.abc import Sequence
 
 from . import evaluate, export, info, predict, reproduce, sweep, train
@@ -32,9 +32,10 @@ from .errors import (
     OK,
     PROG,
     USAGE,
-    CLIError,
+    UsageError,
+    debugging,
+    describe,
     error,
-    one_line,
     silence_stdout,
     version,
 )
@@ -74,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "JAX or array-api-strict.",
         epilog="Run 'xmlp COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (as XMLP_DEBUG=1 does)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parser.commands = {}
     for command in COMMANDS:
@@ -111,9 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sub.error(unrecognized(sub, extras))
     except SystemExit as exc:  # --help, --version (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else USAGE
-    from .. import BackendUnavailable, TrainingDiverged
-
-    errors = (CLIError, ValueError, TypeError, OSError, BackendUnavailable, TrainingDiverged)
+    debug = args.debug or debugging()
     try:
         return int(args.func(args) or OK)
     except KeyboardInterrupt:
@@ -122,8 +123,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `xmlp predict ... | head`
         silence_stdout()
         return OK
-    except errors as exc:
-        if os.environ.get("XMLP_TRACEBACK"):
+    except UsageError as exc:  # found after parsing: reported as argparse reports one
+        try:
+            parser.commands[args.command].error(str(exc))
+        except SystemExit:
+            pass
+        return USAGE
+    except Exception as exc:  # every runtime failure: one line (describe maps it)
+        if debug:
             raise
-        error(one_line(exc))
+        module = sys.modules.get(getattr(args.func, "__module__", ""), None)
+        error(describe(exc, getattr(module, "MEMORY_HINT", "")))
         return FAILED
