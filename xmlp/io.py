@@ -166,10 +166,16 @@ def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = Non
         raise ValueError(f"{path}: nested too deeply to be a network file") from exc
     except DAMAGED as exc:
         raise ValueError(f"{path}: not a readable network file ({exc})") from exc
-    return cls.from_parameters(
-        meta["sizes"], weights, biases, hidden=meta.get("hidden", "sigmoid"),
-        output=meta.get("output"), cost=meta["cost"], init=meta.get("init", "normalized"),
-        backend=backend, device=device, dtype=dtype or meta.get("dtype", "float64"))
+    except MemoryError as exc:
+        raise MemoryError(f"{path}: its network does not fit in memory here ({exc})") from exc
+    try:
+        return cls.from_parameters(
+            meta["sizes"], weights, biases, hidden=meta.get("hidden", "sigmoid"),
+            output=meta.get("output"), cost=meta["cost"],
+            init=meta.get("init", "normalized"), backend=backend, device=device,
+            dtype=dtype or meta.get("dtype", "float64"))
+    except MemoryError as exc:
+        raise MemoryError(f"{path}: its network does not fit in memory here ({exc})") from exc
 
 
 def _is_zip(path: Path) -> bool:

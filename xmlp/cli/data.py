@@ -133,14 +133,15 @@ def check_distinct(outputs: dict[str, str | None]) -> None:
         seen[key] = option
 
 
-def fallback_path(path: str | os.PathLike) -> Path | None:
-    """Where to write an output that could not go to ``path``: a new file named after it in
-    the current folder, else in the temp folder (None: neither takes a file)."""
-    p = Path(path)
+def fallback_path(path: str | os.PathLike | None, default: str = "network.npz") -> Path | None:
+    """Where to write an output that could not go to ``path`` (or had none: ``default``
+    names it): a new file named after it in the current folder, else in the temp folder,
+    never in ``path``'s own folder (None: no folder takes a file)."""
+    p = Path(path if path is not None else default)
     name = f"{p.stem}.unsaved-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}{p.suffix}"
     for folder in (Path.cwd(), Path(tempfile.gettempdir())):
         try:
-            if folder.resolve() == p.parent.resolve():
+            if path is not None and folder.resolve() == p.parent.resolve():
                 continue
             fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".probe")
             os.close(fd)
@@ -168,8 +169,11 @@ def load_model(args: argparse.Namespace):
     if not path.is_file():
         raise CLIError(f"model file {path} not found" + (" (it is a directory)"
                                                          if path.is_dir() else ""))
-    return load(path, backend=args.backend, device=resolve_device(args.backend, args.device),
-                dtype=args.dtype)
+    device = resolve_device(args.backend, args.device)
+    try:
+        return load(path, backend=args.backend, device=device, dtype=args.dtype)
+    except MemoryError as exc:  # the model itself: no option of the command helps
+        raise CLIError(f"out of memory: {one_line(exc)}") from exc
 
 
 def add_batch_size_option(p: argparse.ArgumentParser) -> None:

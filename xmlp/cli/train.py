@@ -351,7 +351,7 @@ def save_network(net, path: str | None) -> tuple[Path | None, str | None]:
         except OSError as exc:
             problem = (f"--save {path}: could not write it ({exc.strerror or one_line(exc)})"
                        + ("; the previous file there is unchanged" if existed else ""))
-    target = fallback_path(path or "network.npz")
+    target = fallback_path(path)
     if target is not None:
         try:
             net.save(target)
