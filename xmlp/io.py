@@ -10,7 +10,7 @@ precision, so a save -> load round trip is exact.
 ``.npz`` holds the same metadata as a JSON string under ``meta`` and one array per
 parameter (``w0``, ``b0``, ...); it is read with ``allow_pickle=False``.
 
-Reading is bounded: a file's ``sizes`` may describe at most :data:`MAX_PARAMETERS`
+Reading is bounded: a file's ``sizes`` may describe at most ``MAX_PARAMETERS``
 parameters (2**27: 1 GiB in float64), checked against every array's header and the bytes
 really stored before anything is allocated; a JSON file may hold at most a quarter as many
 numbers (parsing JSON costs about 32 bytes a number).  ``XMLP_MAX_PARAMETERS`` or
@@ -56,7 +56,7 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first local header / an em
 
 def parameter_limit(given: Any = None) -> int:
     """The parameter limit in force: ``given``, else ``$XMLP_MAX_PARAMETERS``, else
-    :data:`MAX_PARAMETERS`."""
+    ``MAX_PARAMETERS``."""
     return _validate.limit("XMLP_MAX_PARAMETERS", MAX_PARAMETERS, given)
 
 
@@ -151,7 +151,7 @@ def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = Non
     ``dtype`` defaults to the saved one (network2 files: float64).  ``cls`` is the class
     to build (``xmlp.load`` asks for the trainable :class:`xmlp.model.Network`).
     ``max_parameters`` overrides the limit (default: ``$XMLP_MAX_PARAMETERS``, else
-    :data:`MAX_PARAMETERS`).
+    ``MAX_PARAMETERS``).
     """
     path = Path(path)
     limit = parameter_limit(max_parameters)

@@ -5,7 +5,7 @@ uint32 dimensions, then the array in C order, big-endian. The MNIST family ships
 compressed. Every malformed file raises :class:`ValueError` naming the file and the problem; the
 size the header claims is checked against what the file can hold *before* anything is allocated,
 so a lying header can neither trigger a huge allocation nor give a silent partial read, and
-against :data:`MAX_BYTES` (``$XMLP_MAX_DATA_BYTES``, default 1 GiB), so that a small gzip
+against ``MAX_BYTES`` (``$XMLP_MAX_DATA_BYTES``, default 1 GiB), so that a small gzip
 file cannot claim gigabytes of zeros either.
 """
 
@@ -50,7 +50,7 @@ def read_idx(path: str | os.PathLike, max_bytes: int | None = None) -> np.ndarra
     Raises ``ValueError`` (naming the file) for a bad magic number, an unknown dtype code, zero
     or more than ``MAX_NDIM`` dimensions, a truncated header or payload, trailing bytes, a
     corrupt gzip stream, or more than ``max_bytes`` of data (default:
-    ``$XMLP_MAX_DATA_BYTES``, else :data:`MAX_BYTES`); ``FileNotFoundError`` if the file
+    ``$XMLP_MAX_DATA_BYTES``, else ``MAX_BYTES``); ``FileNotFoundError`` if the file
     does not exist.
     """
     path = Path(path)

@@ -8,8 +8,8 @@ reconstruction globals and refuses everything else before it can be called.
 
 Reading is bounded as well: the decompressed stream may hold at most ``max_bytes``
 (``$XMLP_MAX_DATA_BYTES``, default 1 GiB: the book's ``mnist_expanded.pkl.gz``, 270 000
-images, is 0.85 GB), a line at most :data:`MAX_LINE` bytes and the pickle at most
-:data:`MAX_OPCODES` instructions; an array's declared shape must match the bytes the file
+images, is 0.85 GB), a line at most ``MAX_LINE`` bytes and the pickle at most
+``MAX_OPCODES`` instructions; an array's declared shape must match the bytes the file
 really gives it before NumPy allocates it, and no array holds Python objects.
 """
 
@@ -165,7 +165,7 @@ def load_nielsen_pickle(path: str | os.PathLike, max_bytes: int | None = None):
     Raises :class:`UnsafePickleError` (a subclass of ``pickle.UnpicklingError`` *and*
     ``ValueError``) if the pickle names any global other than NumPy's array-reconstruction ones,
     and ``ValueError`` naming the file for a corrupt file, an unexpected structure, or more
-    than ``max_bytes`` of data (default: ``$XMLP_MAX_DATA_BYTES``, else :data:`MAX_BYTES`).
+    than ``max_bytes`` of data (default: ``$XMLP_MAX_DATA_BYTES``, else ``MAX_BYTES``).
     """
     path = Path(path)
     max_bytes = limit("XMLP_MAX_DATA_BYTES", MAX_BYTES, max_bytes)
