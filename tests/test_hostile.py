@@ -591,8 +591,10 @@ def test_malformed_lists_and_seeds_are_usage_errors(tmp_path):
 
 def test_checkpoint_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
     xmlp.Network([784, 16, 10], seed=0).save(tmp_path / "net.npz")
+    xmlp.Network([784, 16, 10], seed=0).save(tmp_path / "net.json")
     (tmp_path / "notes.txt").write_text("my notes\n")
-    for name, what in (("net.npz", "a saved network"), ("notes.txt", "not an .npz")):
+    for name, what in (("net.npz", "a saved network"), ("net.json", "a saved network"),
+                       ("notes.txt", "not an .npz")):
         before = (tmp_path / name).read_bytes()
         proc = xmlp_cmd(tmp_path, "train", *SMALL, "--checkpoint", name)
         line = assert_one_line_error(proc)

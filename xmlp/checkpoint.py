@@ -96,7 +96,11 @@ def read_meta(path: Any) -> dict:
 
     try:
         if not zipfile.is_zipfile(path):
-            raise ValueError(f"{path}: not an xmlp checkpoint (not an .npz archive)")
+            with open(path, "rb") as f:
+                json_like = f.read(64).lstrip().startswith(b"{")
+            what = "a JSON file, such as a saved network" if json_like else \
+                "not an .npz archive"
+            raise ValueError(f"{path}: not an xmlp checkpoint ({what})")
         return io.read_npz(path, only_checkpoints)[0]
     except FileNotFoundError:
         raise
