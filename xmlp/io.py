@@ -233,8 +233,10 @@ def _read_json(path: Path, limit: int):
             f"JSON network file may hold (a quarter of the parameter limit {limit}: parsing "
             "JSON costs about 32 bytes a number); save large networks as .npz, or raise the "
             "limit with XMLP_MAX_PARAMETERS")
-    meta = _check_meta(path, json.loads(raw), limit)
-    del raw
+    text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # what json.loads does
+    del raw  # only the text stays while it is parsed
+    meta = _check_meta(path, json.loads(text), limit)
+    del text
     weights, biases = meta.pop("weights", None), meta.pop("biases", None)
     shapes = _shapes(meta["sizes"])
     if not isinstance(weights, list) or not isinstance(biases, list) \
