@@ -29,13 +29,15 @@ def limit(variable: str, default: int, given: Any = None) -> int:
         ("the limit", given)
     if value is None or value == "":
         return default
-    try:
-        number = float(value) if isinstance(value, str) else value
-        ok = (not isinstance(number, bool) and isinstance(number, numbers.Real)
-              and math.isfinite(number) and number >= 1 and number == int(number))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
+    number = math.nan
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+    if not (math.isfinite(number) and number >= 1 and number == int(number)):
         raise ValueError(f"{where} must be a positive whole number (e.g. 1e8), got {value!r}")
     return int(number)
 

@@ -12,8 +12,9 @@ Its commands, for example::
     xmlp sweep --grid eta=0.1,0.5,1.0 --grid lmbda=0,1 --epochs 3   # Dask + Optuna
 
 Exit status: 0 success, 1 runtime error (one line ``xmlp: error: ...`` on stderr), 2 usage
-error, 130 interrupted (Ctrl-C: training stops after the current mini-batch, and the
-completed epochs are reported, saved, logged and plotted as asked).
+error (argparse's usage and one error line), 130 interrupted (Ctrl-C: training stops after
+the current mini-batch, and the completed epochs are reported, saved, logged and plotted as
+asked).  ``xmlp --debug COMMAND ...`` (or ``XMLP_DEBUG=1``) shows an error's traceback.
 
 A new command is a module with ``NAME``, ``add_parser(subparsers)`` and ``run(args)``,
 listed in ``COMMANDS``.

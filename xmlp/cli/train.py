@@ -243,7 +243,8 @@ def run(args: argparse.Namespace) -> int:
             + (f"  eta {rec['eta']:g}" if cfg["schedule"] or cfg["anneal"] else ""))
         out.json(dict(event="epoch", **rec, epochs=cfg["epochs"], evaluation=eval_name))
 
-    status, failure, keep = 0, None, True  # keep: the weights are worth saving
+    status, keep = 0, True  # keep: the weights are worth saving
+    failure: Exception | None = None
     t_fit = time.perf_counter()
     try:
         # A diverging run ends in TrainingDiverged with one clear message; NumPy's overflow
