@@ -598,7 +598,8 @@ def test_checkpoint_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
         before = (tmp_path / name).read_bytes()
         proc = xmlp_cmd(tmp_path, "train", *SMALL, "--checkpoint", name)
         line = assert_one_line_error(proc)
-        assert f"--checkpoint {name}: the file there is not an xmlp checkpoint" in line
+        assert f"--checkpoint {name}: not an xmlp checkpoint" in line
+        assert "it would be overwritten" in line
         assert what in line and (tmp_path / name).read_bytes() == before
     assert xmlp.load(tmp_path / "net.npz").sizes == [784, 16, 10]
 

@@ -76,7 +76,8 @@ def load(path: Any, net) -> Checkpoint:
         raise ValueError(f"{path}: not a readable checkpoint (nested too deeply)") from exc
     except io.DAMAGED as exc:
         raise ValueError(f"{path}: not a readable checkpoint ({exc})") from exc
-    io.check_finite(path, {f"array {name!r}": a for name, a in arrays.items()}, "checkpoint")
+    io.check_finite(path, {f"array {name!r}": a for name, a in arrays.items()}, "checkpoint",
+                    "resume from an earlier checkpoint, or start again")
     L = len(net.sizes) - 1
     grouped = {g: [arrays[f"{g}{l}"] for l in range(L)] for g in meta["groups"]}
     return Checkpoint(meta["epoch"], meta["settings"], meta["rng_start"], meta["rng"],

@@ -67,13 +67,13 @@ def short(value: Any) -> str:
     return r.repr(value)
 
 
-def check_finite(path: Any, arrays: dict[str, np.ndarray], what: str = "network file") -> None:
+def check_finite(path: Any, arrays: dict[str, np.ndarray], what: str = "network file",
+                 fix: str = "save it again from a network with finite weights") -> None:
     """Refuse NaN / infinite values, naming the file and the first array that holds one."""
     for name, arr in arrays.items():
         if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
             raise ValueError(f"{path}: {name} holds NaN or infinite values; this {what} "
-                             "cannot be used (save it again from a network with finite "
-                             "weights)")
+                             f"cannot be used ({fix})")
 
 
 def _meta(net: Network) -> dict:

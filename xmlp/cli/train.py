@@ -336,9 +336,8 @@ def check_outputs(args: argparse.Namespace) -> None:
             read_meta(args.checkpoint)
         except ValueError as exc:
             reason = one_line(exc).removeprefix(f"{args.checkpoint}: ")
-            raise CLIError(f"--checkpoint {args.checkpoint}: the file there is not an xmlp "
-                           f"checkpoint and would be overwritten ({reason}); choose another "
-                           "path") from None
+            raise CLIError(f"--checkpoint {args.checkpoint}: {reason}, and it would be "
+                           "overwritten; choose another path") from None
 
 
 def save_network(net, path: str | None) -> tuple[Path | None, str | None]:
