@@ -398,8 +398,8 @@ def test_runtime_errors_in_process(tmp_path, capsys):
     if Path("/proc/self").is_dir():  # Linux: a directory where no file can be created
         assert main(["train", "--epochs", "1", "--sizes", "784,5,10", "--quiet", "--save",
                      "/proc/xmlp-test.json", "--log", str(log)]) == 1
-        assert "--save /proc/xmlp-test.json: could not write it" in capsys.readouterr().err
-        assert len(log.read_text().splitlines()) == 2
+        assert "--save /proc/xmlp-test.json: cannot write in /proc" in capsys.readouterr().err
+        assert not log.exists()  # found by a probe file before training: nothing ran
     assert main(["train", "--batch-size", "x"]) == 2
     assert main(["--version"]) == 0
     assert xmlp.__version__ in capsys.readouterr().out

@@ -191,9 +191,48 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(client, tmp_path):
         sweep._check_resources(client, {"TPU": 1})
 
 
+def _hold_after_first_checkpoint(flags: str) -> None:
+    """Run on each worker: every fit, after its second epoch (its first checkpoint is on
+    disk by then), says so with a file in ``flags`` and waits for the file ``go`` there.
+    Workers started later (after a kill) run unchanged."""
+    import time
+
+    import xmlp.model
+
+    fit = xmlp.model.Network.fit
+    if getattr(fit, "held", False):
+        return
+
+    def held_fit(self, X, y, callback=None, **kwargs):
+        def gate(epoch, history):
+            if callback is not None:
+                callback(epoch, history)
+            if history.epochs == 2:
+                pathlib.Path(flags, f"waiting-{os.getpid()}").touch()
+                deadline = time.monotonic() + 120
+                while not pathlib.Path(flags, "go").exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+
+        return fit(self, X, y, callback=gate, **kwargs)
+
+    held_fit.held, held_fit.original = True, fit
+    xmlp.model.Network.fit = held_fit
+
+
+def _release_fit() -> None:
+    import xmlp.model
+
+    fit = xmlp.model.Network.fit
+    xmlp.model.Network.fit = getattr(fit, "original", fit)
+
+
 def test_worker_killed_mid_trial_resumes_to_the_same_result(client, serial, tmp_path):
+    """Both trials hold after their first checkpoint until the workers are killed: the
+    kill always lands mid-trial, however loaded the machine is."""
     box: dict = {}
-    checkpoints = tmp_path / "ck"
+    checkpoints, flags = tmp_path / "ck", tmp_path / "flags"
+    flags.mkdir()
+    client.run(_hold_after_first_checkpoint, str(flags))
 
     def go():
         try:
@@ -205,13 +244,18 @@ def test_worker_killed_mid_trial_resumes_to_the_same_result(client, serial, tmp_
 
     thread = threading.Thread(target=go)
     thread.start()
-    deadline = time.monotonic() + 120
-    while len(list(checkpoints.glob("*.npz"))) < 2:  # both trials past their first epoch
-        assert time.monotonic() < deadline and thread.is_alive(), box
-        time.sleep(0.02)
-    for pid in client.run(os.getpid).values():
-        os.kill(pid, signal.SIGKILL)
+    try:
+        deadline = time.monotonic() + 240
+        while len(list(flags.glob("waiting-*"))) < 2:  # both trials held mid-fit
+            assert time.monotonic() < deadline and thread.is_alive(), box
+            time.sleep(0.02)
+        assert len(list(checkpoints.glob("*.npz"))) == 2
+        for pid in client.run(os.getpid).values():
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        (flags / "go").touch()  # whatever happened, no worker stays held
     thread.join(240)
+    client.run(_release_fit)
     assert not thread.is_alive() and "error" not in box, box.get("error")
     rows = box["result"].rows
     assert len(rows) == 2 and all(r["resumed_from"] for r in rows), rows
@@ -296,5 +340,8 @@ def test_cli_parses_options_as_xmlp_train_does(capsys, tmp_path, monkeypatch):
                           (["--search", "grid", "--space", "lmbda=0:1"], "--search random"),
                           (["--grid", "eta=1", "--trials", "3"], "--trials is for"),
                           (["--epochs", "2"], "nothing to sweep")):
-        assert main(["sweep", *argv]) == 1
-        assert message in capsys.readouterr().err, argv
+        assert main(["sweep", *argv]) == 2  # usage errors, as argparse reports them
+        err = capsys.readouterr().err
+        last = err.strip().splitlines()[-1]
+        assert err.startswith("usage: xmlp sweep") and last.startswith("xmlp sweep: error: ")
+        assert message in last, argv

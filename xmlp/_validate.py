@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from typing import Any
 
 import array_api_compat
@@ -15,7 +16,30 @@ import numpy as np
 
 from .backend import Backend, to_backend
 
-__all__ = ["features", "targets", "positive_int", "positive_float", "fraction", "non_negative"]
+__all__ = ["features", "targets", "positive_int", "positive_float", "fraction", "non_negative",
+           "limit"]
+
+
+def limit(variable: str, default: int, given: Any = None) -> int:
+    """A reader's size limit: ``given`` (an argument) if not None, else the environment
+    variable ``variable`` (e.g. ``XMLP_MAX_PARAMETERS=5e8``), else ``default``.  Limits are
+    raised on purpose, never silently: a value that is not a positive whole number is a
+    ``ValueError`` naming where it came from."""
+    where, value = (f"{variable}", os.environ.get(variable)) if given is None else \
+        ("the limit", given)
+    if value is None or value == "":
+        return default
+    number = math.nan
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+    if not (math.isfinite(number) and number >= 1 and number == int(number)):
+        raise ValueError(f"{where} must be a positive whole number (e.g. 1e8), got {value!r}")
+    return int(number)
 
 
 def positive_int(value: Any, name: str) -> int:

@@ -18,8 +18,11 @@ A checkpoint is an ``.npz`` file (written atomically: temp file, fsync, rename; 
 
 from __future__ import annotations
 
+import math
+import numbers
+import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +32,10 @@ from . import io, optim
 from ._version import __version__
 from .backend import dtype_name
 from .engine import TrainState
+from .history import History
 from .params import from_network2, to_network2
 
-__all__ = ["Checkpoint", "save", "load", "save_fit", "restore_fit"]
+__all__ = ["Checkpoint", "save", "load", "read_meta", "save_fit", "restore_fit"]
 
 FORMAT = "xmlp-checkpoint"
 #: How the fields of the rules' states are named in the file: field -> (weights, biases).
@@ -69,18 +73,50 @@ def save(path: Any, net, ckpt: Checkpoint) -> None:
 
 
 def load(path: Any, net) -> Checkpoint:
-    """Read a checkpoint for ``net``; refuse one written for another architecture."""
+    """Read a checkpoint for ``net``; refuse one written for another architecture, one
+    whose metadata does not have the schema a fit writes, and one holding NaN / inf."""
     path = Path(path)
     try:
         meta, arrays = io.read_npz(path, lambda meta: _expected(path, meta, net))
     except FileNotFoundError:
         raise
+    except RecursionError as exc:
+        raise ValueError(f"{path}: not a readable checkpoint (nested too deeply)") from exc
     except io.DAMAGED as exc:
         raise ValueError(f"{path}: not a readable checkpoint ({exc})") from exc
+    io.check_finite(path, {f"array {name!r}": a for name, a in arrays.items()}, "checkpoint",
+                    "resume from an earlier checkpoint, or start again")
     L = len(net.sizes) - 1
     grouped = {g: [arrays[f"{g}{l}"] for l in range(L)] for g in meta["groups"]}
     return Checkpoint(meta["epoch"], meta["settings"], meta["rng_start"], meta["rng"],
                       meta["tracker"], meta["history"], grouped, meta.get("optimizer", {}))
+
+
+def read_meta(path: Any) -> dict:
+    """The metadata of the checkpoint at ``path`` (no array is read); ``ValueError`` when
+    the file is not an xmlp checkpoint -- a saved network, or anything else."""
+    path = Path(path)
+
+    def only_checkpoints(meta: dict) -> dict:
+        if meta.get("format") != FORMAT:
+            what = "a saved network" if meta.get("format") == io.FORMAT else "not one"
+            raise ValueError(f"{path}: not an xmlp checkpoint ({what})")
+        return {}
+
+    try:
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as f:
+                json_like = f.read(64).lstrip().startswith(b"{")
+            what = "a JSON file, such as a saved network" if json_like else \
+                "not an .npz archive"
+            raise ValueError(f"{path}: not an xmlp checkpoint ({what})")
+        return io.read_npz(path, only_checkpoints)[0]
+    except FileNotFoundError:
+        raise
+    except RecursionError as exc:
+        raise ValueError(f"{path}: not a readable checkpoint (nested too deeply)") from exc
+    except io.DAMAGED as exc:
+        raise ValueError(f"{path}: not a readable checkpoint ({exc})") from exc
 
 
 def _expected(path: Path, meta: dict, net) -> dict[str, tuple[int, int]]:
@@ -92,26 +128,94 @@ def _expected(path: Path, meta: dict, net) -> dict[str, tuple[int, int]]:
     if missing:
         raise ValueError(f"{path}: checkpoint metadata lacks {missing}")
     if meta["network"] != _architecture(net):
-        raise ValueError(f"{path}: checkpoint is for the network {meta['network']}, not "
-                         f"{_architecture(net)}")
-    if not isinstance(meta["epoch"], int) or meta["epoch"] < 1:
+        raise ValueError(f"{path}: checkpoint is for the network {io.short(meta['network'])}, "
+                         f"not {_architecture(net)}")
+    if not _is_int(meta["epoch"]) or meta["epoch"] < 1:
         raise ValueError(f"{path}: checkpoint 'epoch' must be a positive integer")
     groups = meta["groups"]
-    if not isinstance(groups, list) or not set(groups) <= set(_GROUPS) or not \
-            {"w", "b"} <= set(groups):
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups) \
+            or not set(groups) <= set(_GROUPS) or not {"w", "b"} <= set(groups):
         raise ValueError(f"{path}: checkpoint 'groups' must list arrays among {_GROUPS}")
-    if not isinstance(meta.get("optimizer", {}), dict) or not isinstance(
-            meta.get("optimizer", {}).get("t", 0), int):
-        raise ValueError(f"{path}: checkpoint 'optimizer' must be a JSON object with an "
-                         "integer step count 't'")
+    optimizer = meta.get("optimizer", {})
+    if not isinstance(optimizer, dict) or not _is_int(optimizer.get("t", 0)) \
+            or optimizer.get("t", 0) < 0 or not isinstance(optimizer.get("name", ""), str):
+        raise ValueError(f"{path}: checkpoint 'optimizer' must be a JSON object with a name "
+                         "and an integer step count 't'")
     for key in ("rng_start", "rng", "tracker", "history", "settings"):
         if not isinstance(meta[key], dict):
             raise ValueError(f"{path}: checkpoint {key!r} must be a JSON object")
+    _check_state(path, meta)
     shapes = {}
     for l, (n_in, n_out) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
         for g in groups:
             shapes[f"{g}{l}"] = (n_out, n_in) if g.endswith("w") else (n_out, 1)
     return shapes
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists / dicts nest in a JSON value (without recursing)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
+
+
+def _check_state(path: Path, meta: dict) -> None:
+    """The generator states, the tracker's and the history's: the types a fit wrote, so
+    that resuming from an edited file fails here, naming it, rather than inside ``fit``."""
+    def bad(key: str, expected: str):
+        return ValueError(f"{path}: checkpoint {key!r} is not {expected} (an edited or "
+                          "damaged checkpoint); resume from another one or start again")
+
+    for key in ("rng_start", "rng"):
+        try:  # numpy checks a state as it sets it
+            np.random.default_rng().bit_generator.state = meta[key]
+        except (TypeError, ValueError, KeyError, OverflowError):
+            raise bad(key, "a PCG64 generator state") from None
+    tracker = meta["tracker"]
+    if (set(tracker) != {"eta", "best", "since_best", "since_change"}
+            or not _is_number(tracker["eta"]) or not math.isfinite(tracker["eta"])
+            or tracker["eta"] <= 0
+            or not (tracker["best"] is None or _is_number(tracker["best"]))
+            or not all(_is_int(tracker[k]) and tracker[k] >= 0
+                       for k in ("since_best", "since_change"))):
+        raise bad("tracker", "the learning-rate / early-stopping state a fit writes")
+    defaults = {f.name: f.default_factory() if f.default_factory is not MISSING else f.default
+                for f in fields(History)}
+    for key, value in meta["history"].items():
+        default = defaults.get(key, MISSING)
+        if default is MISSING:
+            ok = False
+        elif isinstance(default, list):
+            ok = isinstance(value, list) and all(_is_number(v) for v in value)
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+        elif isinstance(default, dict):  # the settings the fit recorded
+            ok = isinstance(value, dict) and _depth(value) <= 4
+        elif default is None or isinstance(default, float):
+            ok = value is None and default is None or _is_number(value)
+        else:
+            ok = _is_int(value)
+        if not ok:
+            raise bad(f"history.{key}" if isinstance(key, str) else "history",
+                      "what a fit records")
+    if len(meta["history"].get("seconds", [])) != meta["epoch"]:
+        raise bad("history", f"the record of {meta['epoch']} epochs")
+    if _depth(meta["settings"]) > 4:
+        raise bad("settings", "the settings a fit writes")
 
 
 # -- a fit's state in and out of a checkpoint (called by xmlp.train.fit) ---------------------

@@ -99,7 +99,14 @@ class GraphBuilder:
                 hidden: str, output: str, dtype: Any, out_name: str | None = None) -> str:
         """The network's forward pass from input ``x``: per layer MatMul, Add, activation.
 
-        ``weights[l]`` is (n_in, n_out) (``Z = A @ W + b``), ``biases[l]`` (n_out,)."""
+        ``weights[l]`` is (n_in, n_out) (``Z = A @ W + b``), ``biases[l]`` (n_out,).
+        NaN / infinite parameters are refused (``ValueError``): the graph would compute
+        nothing meaningful."""
+        for kind, arrays in (("weights", weights), ("biases", biases)):
+            for l, arr in enumerate(arrays):
+                if not np.isfinite(np.asarray(arr)).all():
+                    raise ValueError(f"cannot export a network whose {kind} of layer {l} "
+                                     "hold NaN or infinite values")
         a = x
         last = len(weights) - 1
         for l, (W, b) in enumerate(zip(weights, biases)):
@@ -179,5 +186,7 @@ def network_to_onnx(net: Any, path: Any = None, *, dtype: Any = None,
         "dtype": np_dtype.name})
     onnx.checker.check_model(model)
     if path is not None:
-        onnx.save_model(model, str(Path(path)))
+        from .io import _atomic_write  # a failed write leaves the previous file as it was
+
+        _atomic_write(Path(path), lambda f: f.write(model.SerializeToString()))
     return model

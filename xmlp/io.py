@@ -9,13 +9,21 @@ precision, so a save -> load round trip is exact.
 
 ``.npz`` holds the same metadata as a JSON string under ``meta`` and one array per
 parameter (``w0``, ``b0``, ...); it is read with ``allow_pickle=False``.
+
+Reading is bounded: a file's ``sizes`` may describe at most ``MAX_PARAMETERS``
+parameters (2**27: 1 GiB in float64), checked against every array's header and the bytes
+really stored before anything is allocated; a JSON file may hold at most a quarter as many
+numbers (parsing JSON costs about 32 bytes a number).  ``XMLP_MAX_PARAMETERS`` or
+``load(..., max_parameters=N)`` raise the limit.  Weights must be finite.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
+import reprlib
 import tempfile
 import zipfile
 import zlib
@@ -24,17 +32,48 @@ from typing import Any
 
 import numpy as np
 
+from . import _validate
 from ._version import __version__
 from .backend import dtype_name
 from .network import Network
 
-__all__ = ["save", "load", "read_npz", "write_npz"]
+__all__ = ["save", "load", "read_npz", "write_npz", "parameter_limit", "check_finite",
+           "MAX_PARAMETERS"]
 
 FORMAT = "xmlp-network"
 #: What the standard library raises on a damaged zip / JSON file: reported as ValueError.
 DAMAGED = (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, zipfile.BadZipFile,
            zlib.error, NotImplementedError)
-MAX_PARAMETERS = 2**31  # refuse files claiming more parameters than this before allocating
+#: Refuse files whose 'sizes' describe more parameters than this, before allocating:
+#: 2**27 float64 numbers are 1 GiB.  XMLP_MAX_PARAMETERS or load(max_parameters=) raise it.
+MAX_PARAMETERS = 2**27
+MAX_LAYERS = 1024  # layers of a network file (the book's have 2 to 4)
+#: Parsing JSON costs about 32 bytes a number (a float object and a list slot): a JSON
+#: network file may hold MAX_PARAMETERS // JSON_COST numbers, so that it too stays near 1 GiB.
+JSON_COST = 4
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first local header / an empty zip
+
+
+def parameter_limit(given: Any = None) -> int:
+    """The parameter limit in force: ``given``, else ``$XMLP_MAX_PARAMETERS``, else
+    ``MAX_PARAMETERS``."""
+    return _validate.limit("XMLP_MAX_PARAMETERS", MAX_PARAMETERS, given)
+
+
+def short(value: Any) -> str:
+    """A value of a file, shown in a message: at most a line, however deep or long."""
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxdict, r.maxstring, r.maxother = 3, 8, 8, 60, 60
+    return r.repr(value)
+
+
+def check_finite(path: Any, arrays: dict[str, np.ndarray], what: str = "network file",
+                 fix: str = "save it again from a network with finite weights") -> None:
+    """Refuse NaN / infinite values, naming the file and the first array that holds one."""
+    for name, arr in arrays.items():
+        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+            raise ValueError(f"{path}: {name} holds NaN or infinite values; this {what} "
+                             f"cannot be used ({fix})")
 
 
 def _meta(net: Network) -> dict:
@@ -59,10 +98,16 @@ def save(net: Network, path: Any) -> None:
 
 
 def _atomic_write(path: Path, write) -> None:
-    """Write to a temp file beside ``path`` (named after this process), fsync, rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.{os.getpid()}.",
-                               suffix=".tmp")
+    """Write to a temp file beside ``path`` (named after this process), fsync, rename.
+
+    A failure (a full disk, a missing folder) leaves any previous file at ``path`` as it
+    was, and the ``OSError`` names ``path``, not the temp file."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent or ".",
+                                   prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -71,8 +116,12 @@ def _atomic_write(path: Path, write) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) \
+                from exc
         raise
     _remove_orphans(path)
 
@@ -96,31 +145,53 @@ def _remove_orphans(path: Path) -> None:
 
 
 def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = None,
-         cls: type[Network] = Network) -> Network:
+         cls: type[Network] = Network, max_parameters: Any = None) -> Network:
     """Load a network saved by xmlp (JSON or ``.npz``) or by network2.py (JSON).
 
     ``dtype`` defaults to the saved one (network2 files: float64).  ``cls`` is the class
     to build (``xmlp.load`` asks for the trainable :class:`xmlp.model.Network`).
+    ``max_parameters`` overrides the limit (default: ``$XMLP_MAX_PARAMETERS``, else
+    ``MAX_PARAMETERS``).
     """
     path = Path(path)
+    limit = parameter_limit(max_parameters)
     try:
-        if zipfile.is_zipfile(path):
-            meta, weights, biases = _read_npz(path)
+        if _is_zip(path):
+            meta, weights, biases = _read_npz(path, limit)
         else:
-            meta, weights, biases = _read_json(path)
+            meta, weights, biases = _read_json(path, limit)
     except FileNotFoundError:
         raise
+    except RecursionError as exc:
+        raise ValueError(f"{path}: nested too deeply to be a network file") from exc
     except DAMAGED as exc:
         raise ValueError(f"{path}: not a readable network file ({exc})") from exc
-    net = cls(meta["sizes"], hidden=meta.get("hidden", "sigmoid"),
-              output=meta.get("output"), cost=meta["cost"],
-              init=meta.get("init", "normalized"), backend=backend, device=device,
-              dtype=dtype or meta.get("dtype", "float64"))
-    net.set_parameters(weights, biases)
-    return net
+    except MemoryError as exc:
+        raise MemoryError(f"{path}: its network does not fit in memory here ({exc})") from exc
+    try:
+        return cls.from_parameters(
+            meta["sizes"], weights, biases, hidden=meta.get("hidden", "sigmoid"),
+            output=meta.get("output"), cost=meta["cost"],
+            init=meta.get("init", "normalized"), backend=backend, device=device,
+            dtype=dtype or meta.get("dtype", "float64"))
+    except MemoryError as exc:
+        raise MemoryError(f"{path}: its network does not fit in memory here ({exc})") from exc
 
 
-def _check_meta(path: Path, meta: Any) -> dict:
+def _is_zip(path: Path) -> bool:
+    """True for an ``.npz`` (zip) file -- also a damaged one, which then fails as a zip --
+    and for anything named ``.npz``; False for JSON."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic in ZIP_MAGIC or path.suffix.lower() == ".npz":
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path}: not a readable .npz file (a truncated or damaged zip "
+                             "archive)")
+        return True
+    return False
+
+
+def _check_meta(path: Path, meta: Any, limit: int) -> dict:
     if not isinstance(meta, dict) or "sizes" not in meta or "cost" not in meta:
         raise ValueError(f"{path}: not a network file (needs 'sizes' and 'cost' keys)")
     sizes = meta["sizes"]
@@ -128,11 +199,22 @@ def _check_meta(path: Path, meta: Any) -> dict:
             or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
                        for s in sizes)):
         raise ValueError(f"{path}: 'sizes' must be a list of at least two positive integers, "
-                         f"got {sizes!r}")
+                         f"got {short(sizes)}")
+    if len(sizes) > MAX_LAYERS + 1:
+        raise ValueError(f"{path}: 'sizes' describes {len(sizes) - 1} layers, more than the "
+                         f"{MAX_LAYERS} a network file may have")
     n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    if n_params > MAX_PARAMETERS:
-        raise ValueError(f"{path}: sizes {sizes} describe {n_params} parameters, more than "
-                         f"the {MAX_PARAMETERS} this loader accepts")
+    if n_params > limit:
+        raise ValueError(
+            f"{path}: sizes {short(sizes)} describe {n_params} parameters "
+            f"({n_params * 8 / 2**30:.3g} GiB in float64), more than the {limit} this loader "
+            "accepts; if you trust the file, raise the limit with XMLP_MAX_PARAMETERS="
+            f"{n_params} (or xmlp.load(..., max_parameters={n_params}))")
+    for key in ("cost", "hidden", "output", "init", "dtype"):
+        value = meta.get(key)
+        if not (isinstance(value, str) or (value is None and key != "cost")):
+            raise ValueError(f"{path}: {key!r} must be a name such as 'sigmoid', got "
+                             f"{short(value)}")
     return meta
 
 
@@ -140,8 +222,21 @@ def _shapes(sizes: list[int]) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     return [((n_out, n_in), (n_out, 1)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
-def _read_json(path: Path):
-    meta = _check_meta(path, json.loads(path.read_bytes()))
+def _read_json(path: Path, limit: int):
+    raw = path.read_bytes()
+    # Every value of a JSON list but the last is followed by ",": what parsing would build,
+    # counted before parsing (one pass over the bytes, a few percent of the parse).
+    numbers = raw.count(b",")
+    if numbers > limit // JSON_COST + 1024:
+        raise ValueError(
+            f"{path}: holds about {numbers} numbers, more than the {limit // JSON_COST} a "
+            f"JSON network file may hold (a quarter of the parameter limit {limit}: parsing "
+            "JSON costs about 32 bytes a number); save large networks as .npz, or raise the "
+            "limit with XMLP_MAX_PARAMETERS")
+    text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # what json.loads does
+    del raw  # only the text stays while it is parsed
+    meta = _check_meta(path, json.loads(text), limit)
+    del text
     weights, biases = meta.pop("weights", None), meta.pop("biases", None)
     shapes = _shapes(meta["sizes"])
     if not isinstance(weights, list) or not isinstance(biases, list) \
@@ -149,9 +244,10 @@ def _read_json(path: Path):
         raise ValueError(f"{path}: needs {len(shapes)} 'weights' and 'biases' entries for "
                          f"sizes {meta['sizes']}")
     out_w, out_b = [], []
-    for l, ((w_shape, b_shape), w, b) in enumerate(zip(shapes, weights, biases)):
-        out_w.append(_nested(path, f"weights[{l}]", w, w_shape))
-        out_b.append(_nested(path, f"biases[{l}]", b, b_shape))
+    for l, (w_shape, b_shape) in enumerate(shapes):
+        out_w.append(_nested(path, f"weights[{l}]", weights[l], w_shape))
+        out_b.append(_nested(path, f"biases[{l}]", biases[l], b_shape))
+        weights[l] = biases[l] = None  # the parsed lists go as their arrays come
     return meta, out_w, out_b
 
 
@@ -167,18 +263,23 @@ def _nested(path: Path, what: str, value: Any, shape: tuple[int, int]) -> np.nda
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: {what} must hold numbers ({exc})") from exc
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{path}: {what} contains NaN or infinite values")
+        raise ValueError(f"{path}: {what} holds NaN or infinite values; this network file "
+                         "cannot be used (save it again from a network with finite weights)")
     return arr
 
 
-def _read_npz(path: Path):
-    meta, arrays = read_npz(path, lambda meta: _model_arrays(path, meta))
+def _read_npz(path: Path, limit: int):
+    meta, arrays = read_npz(path, lambda meta: _model_arrays(path, meta, limit))
     L = len(meta["sizes"]) - 1
-    return meta, [arrays[f"w{l}"] for l in range(L)], [arrays[f"b{l}"] for l in range(L)]
+    weights = [arrays[f"w{l}"] for l in range(L)]
+    biases = [arrays[f"b{l}"] for l in range(L)]
+    check_finite(path, {f"weights[{l}]": w for l, w in enumerate(weights)}
+                 | {f"biases[{l}]": b for l, b in enumerate(biases)})
+    return meta, weights, biases
 
 
-def _model_arrays(path: Path, meta: dict) -> dict[str, tuple[int, ...]]:
-    meta = _check_meta(path, meta)
+def _model_arrays(path: Path, meta: dict, limit: int) -> dict[str, tuple[int, ...]]:
+    meta = _check_meta(path, meta, limit)
     shapes = {}
     for l, (w_shape, b_shape) in enumerate(_shapes(meta["sizes"])):
         shapes[f"w{l}"], shapes[f"b{l}"] = w_shape, b_shape
@@ -215,6 +316,8 @@ def read_npz(path: Any, expected) -> tuple[dict, dict[str, np.ndarray]]:
             meta = json.loads(str(npz["meta"][()]))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: 'meta' is not valid JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise ValueError(f"{path}: 'meta' is nested too deeply") from exc
         if not isinstance(meta, dict):
             raise ValueError(f"{path}: 'meta' must be a JSON object")
         shapes = expected(meta)

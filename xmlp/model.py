@@ -211,7 +211,8 @@ class Network(network.Network):
         return network_to_onnx(self, path, dtype=dtype, opset=opset)
 
 
-def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = None) -> Network:
+def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = None, *,
+         max_parameters: int | None = None) -> Network:
     """Load a network saved by xmlp (JSON or ``.npz``) or by network2.py (JSON).
 
     Parameters
@@ -224,6 +225,10 @@ def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = Non
         The backend's device (default: the namespace's default device).
     dtype : {"float32", "float64"} or None, default None
         None keeps the saved dtype (network2.py's files: float64).
+    max_parameters : int, optional
+        Refuse a file whose ``sizes`` describe more parameters than this, before anything
+        is allocated (default: ``$XMLP_MAX_PARAMETERS``, else 2**27, 1 GiB in float64; a
+        JSON file may hold a quarter as many numbers).
 
     Returns
     -------
@@ -233,8 +238,9 @@ def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = Non
     Raises
     ------
     ValueError
-        When the file is damaged, is not a network file, or its arrays do not match its
-        ``sizes``.
+        When the file is damaged, is not a network file, its arrays do not match its
+        ``sizes`` or hold NaN / infinite values, or it describes more parameters than
+        ``max_parameters``.
     OSError
         When the file cannot be read.
     xmlp.BackendUnavailable
@@ -249,4 +255,4 @@ def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = Non
     >>> net.sizes, net.cost.name, net.weights[0].dtype
     ([784, 30, 10], 'quadratic', dtype('float64'))
     """
-    return io.load(path, backend, device, dtype, cls=Network)
+    return io.load(path, backend, device, dtype, cls=Network, max_parameters=max_parameters)

@@ -22,6 +22,7 @@ This is the math layer: it knows nothing of training loops, update rules or file
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -198,6 +199,26 @@ class Network:
                  cost: str | Cost = "quadratic", init: str = "normalized",
                  backend: Any = "numpy", device: Any = None, dtype: Any = "float32",
                  seed: int | None = None):
+        self._configure(sizes, hidden, output, cost, init, backend, device, dtype, seed)
+        weights, biases = initial_parameters(self.sizes, init, self.rng)
+        self.set_parameters(weights, [b[:, None] for b in biases])
+
+    @classmethod
+    def from_parameters(cls, sizes: Sequence[int], weights: Sequence[Any],
+                        biases: Sequence[Any], **kwargs: Any) -> Network:
+        """A network with these weights and biases (network2's layout, as
+        :meth:`set_parameters` takes them) and no random draw first: a loaded file costs
+        its own arrays only.  ``kwargs`` are the constructor's other arguments."""
+        net = cls.__new__(cls)
+        bound = inspect.signature(Network.__init__).bind(net, sizes, **kwargs)
+        bound.apply_defaults()  # the constructor's defaults, kept in one place
+        net._configure(*list(bound.arguments.values())[1:])
+        net.set_parameters(weights, biases)
+        return net
+
+    def _configure(self, sizes, hidden, output, cost, init, backend, device, dtype,
+                   seed) -> None:
+        """Everything the constructor sets but the parameters."""
         self.sizes = _check_sizes(sizes)
         self.cost = costs.get(cost)
         self.hidden = activations.get(hidden, activations.HIDDEN)
@@ -214,8 +235,6 @@ class Network:
         self.dtype = resolve_dtype(self.backend.xp, dtype)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        weights, biases = initial_parameters(self.sizes, init, self.rng)
-        self.set_parameters(weights, [b[:, None] for b in biases])
 
     # ----------------------------------------------------------------- parameters
     @property

@@ -12,8 +12,9 @@ Its commands, for example::
     xmlp sweep --grid eta=0.1,0.5,1.0 --grid lmbda=0,1 --epochs 3   # Dask + Optuna
 
 Exit status: 0 success, 1 runtime error (one line ``xmlp: error: ...`` on stderr), 2 usage
-error, 130 interrupted (Ctrl-C: training stops after the current mini-batch, and the
-completed epochs are reported, saved, logged and plotted as asked).
+error (argparse's usage and one error line), 130 interrupted (Ctrl-C: training stops after
+the current mini-batch, and the completed epochs are reported, saved, logged and plotted as
+asked).  ``xmlp --debug COMMAND ...`` (or ``XMLP_DEBUG=1``) shows an error's traceback.
 
 A new command is a module with ``NAME``, ``add_parser(subparsers)`` and ``run(args)``,
 listed in ``COMMANDS``.
@@ -22,7 +23,7 @@ listed in ``COMMANDS``.
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 from collections.abc import Sequence
 
 from . import evaluate, export, info, predict, reproduce, sweep, train
@@ -32,9 +33,10 @@ from .errors import (
     OK,
     PROG,
     USAGE,
-    CLIError,
+    UsageError,
+    debugging,
+    describe,
     error,
-    one_line,
     silence_stdout,
     version,
 )
@@ -74,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "JAX or array-api-strict.",
         epilog="Run 'xmlp COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (as XMLP_DEBUG=1 does)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parser.commands = {}
     for command in COMMANDS:
@@ -111,9 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sub.error(unrecognized(sub, extras))
     except SystemExit as exc:  # --help, --version (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else USAGE
-    from .. import BackendUnavailable, TrainingDiverged
-
-    errors = (CLIError, ValueError, TypeError, OSError, BackendUnavailable, TrainingDiverged)
+    debug = args.debug or debugging()
     try:
         return int(args.func(args) or OK)
     except KeyboardInterrupt:
@@ -122,8 +124,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `xmlp predict ... | head`
         silence_stdout()
         return OK
-    except errors as exc:
-        if os.environ.get("XMLP_TRACEBACK"):
+    except UsageError as exc:  # found after parsing: reported as argparse reports one
+        try:
+            parser.commands[args.command].error(str(exc))
+        except SystemExit:
+            pass
+        return USAGE
+    except Exception as exc:  # every runtime failure: one line (describe maps it)
+        if debug:
             raise
-        error(one_line(exc))
+        module = sys.modules.get(getattr(args.func, "__module__", ""), None)
+        error(describe(exc, getattr(module, "MEMORY_HINT", "")))
         return FAILED

@@ -3,30 +3,72 @@
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import CLIError, one_line
+from .errors import CLIError, UsageError, one_line
+
+#: PNG images may be MNIST's size times 1 to MAX_FOLD (averaged down to it); the header's
+#: size is checked before any pixel is decoded.
+MAX_FOLD = 8
+IMAGE_INSTALL = "pip install 'xmlp[image]'"
 
 
 def resolve_device(backend: str, text: str | None) -> Any:
-    """The --device string as the backend's device object (None: the default device)."""
-    from ..backend import parse_device, resolve
+    """The --device string as the backend's device object (None: the default device),
+    checked by computing there once: a device the backend names but cannot compute on
+    (torch's 'meta') fails here, in one line, not in the middle of a run."""
+    from ..backend import parse_device, resolve, to_numpy
 
-    return None if text is None else parse_device(resolve(backend), text)
+    if text is None:
+        return None
+    device = parse_device(resolve(backend), text)
+    b = resolve(backend, device)
+    try:
+        to_numpy(b.xp.asarray([1.0], device=b.device) + 1.0)
+    except Exception as exc:  # each library has its own errors (NotImplementedError, ...)
+        raise CLIError(f"--device {text}: the {backend} backend cannot compute on it "
+                       f"({type(exc).__name__}: {one_line(exc)}); use cpu, or a GPU such as "
+                       "cuda:0") from exc
+    return device
+
+
+def check_data_dir(args: argparse.Namespace) -> None:
+    """--data-dir must be a directory; an embedded dataset takes none (no silent fallback
+    to another copy of the data)."""
+    if getattr(args, "data_dir", None) is None:
+        return
+    directory = Path(args.data_dir).expanduser()
+    if not directory.is_dir():
+        what = "not a directory" if directory.exists() else "no such directory"
+        raise CLIError(f"--data-dir {args.data_dir}: {what}; point it at the directory that "
+                       "holds the dataset's files")
+    if getattr(args, "dataset", None) is not None:
+        from ..datasets.registry import dataset_info
+
+        if dataset_info(args.dataset).embedded is not None:
+            raise UsageError(f"--data-dir: the dataset {args.dataset} is embedded in xmlp "
+                             "and reads no files; drop --data-dir, or name the dataset whose "
+                             "files are there (--dataset mnist, fashion-mnist or kmnist)")
 
 
 def load_dataset(args: argparse.Namespace, dtype: str):
     from ..datasets import DatasetNotFound, load
 
+    check_data_dir(args)
     validation = getattr(args, "validation", None)
     try:
         return load(args.dataset, data_dir=args.data_dir, validation=validation,
-                    download=not args.no_download, dtype=dtype)
+                    download=not args.no_download, dtype=dtype,
+                    fallback=args.data_dir is None)
     except DatasetNotFound as exc:
-        raise CLIError(f"{one_line(exc)} On the command line: --data-dir DIR.") from exc
+        where = "" if args.data_dir else " On the command line: --data-dir DIR."
+        raise CLIError(f"{one_line(exc)}{where}") from exc
 
 
 def infer_fold(n_in: int, image_shape: tuple[int, int]) -> int | None:
@@ -56,7 +98,8 @@ def check_n_in(net, n_features: int, fold: int | None) -> None:
 
 
 def check_writable(path: str | None, option: str, suffixes: tuple[str, ...] = ()) -> None:
-    """Fail before a long run rather than after it."""
+    """Fail before a long run rather than after it: the folder must exist and take a new
+    file (a probe file is created beside ``path`` and removed)."""
     if path is None:
         return
     p = Path(path)
@@ -68,6 +111,45 @@ def check_writable(path: str | None, option: str, suffixes: tuple[str, ...] = ()
         raise CLIError(f"{option} {path}: directory {parent} does not exist")
     if p.is_dir():
         raise CLIError(f"{option} {path}: is a directory")
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{p.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise CLIError(f"{option} {path}: cannot write in {parent} "
+                       f"({exc.strerror or one_line(exc)}); choose another place") from None
+
+
+def check_distinct(outputs: dict[str, str | None]) -> None:
+    """Two options naming the same file would overwrite each other: a usage error."""
+    seen: dict[str, str] = {}
+    for option, path in outputs.items():
+        if not path:
+            continue
+        key = os.path.realpath(Path(path).expanduser())
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {option} name the same file ({path}); give "
+                             "them different paths")
+        seen[key] = option
+
+
+def fallback_path(path: str | os.PathLike | None, default: str = "network.npz") -> Path | None:
+    """Where to write an output that could not go to ``path`` (or had none: ``default``
+    names it): a new file named after it in the current folder, else in the temp folder,
+    never in ``path``'s own folder (None: no folder takes a file)."""
+    p = Path(path if path is not None else default)
+    name = f"{p.stem}.unsaved-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}{p.suffix}"
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        try:
+            if path is not None and folder.resolve() == p.parent.resolve():
+                continue
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".probe")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError:
+            continue
+        return folder / name
+    return None
 
 
 def pct(acc: float) -> str:
@@ -87,16 +169,38 @@ def load_model(args: argparse.Namespace):
     if not path.is_file():
         raise CLIError(f"model file {path} not found" + (" (it is a directory)"
                                                          if path.is_dir() else ""))
-    return load(path, backend=args.backend, device=resolve_device(args.backend, args.device),
-                dtype=args.dtype)
+    device = resolve_device(args.backend, args.device)
+    try:
+        return load(path, backend=args.backend, device=device, dtype=args.dtype)
+    except MemoryError as exc:  # the model itself: no option of the command helps
+        raise CLIError(f"out of memory: {one_line(exc)}") from exc
 
 
-def predict_numpy(net, X) -> np.ndarray:
-    from ..backend import to_numpy
+def add_batch_size_option(p: argparse.ArgumentParser) -> None:
+    """--batch-size of the commands that feed images forward (evaluate, predict)."""
+    from ..network import EVAL_CHUNK
+    from .options import positive_int
+
+    p.add_argument("--batch-size", type=positive_int, default=EVAL_CHUNK, metavar="N",
+                   help="images fed forward at once; a smaller number needs less memory, "
+                        "the result is the same")
+
+
+def predict_numpy(net, X, batch_size: int | None = None) -> np.ndarray:
+    """Class indices of the rows of X, fed forward ``batch_size`` rows at a time; running
+    out of memory names --batch-size."""
+    from ..backend import DeviceOutOfMemory, to_numpy
     from ..network import EVAL_CHUNK
 
-    # The same chunks as Network.accuracy, so that counts agree bit for bit.
-    return np.asarray(to_numpy(net.predict(X, batch_size=EVAL_CHUNK)), dtype=np.int64)
+    batch_size = batch_size or EVAL_CHUNK  # Network.accuracy's chunks: the same counts
+    try:
+        return np.asarray(to_numpy(net.predict(X, batch_size=batch_size)), dtype=np.int64)
+    except DeviceOutOfMemory as exc:
+        from .errors import without_library_hint
+
+        raise CLIError(without_library_hint(
+            exc, f"pass a smaller --batch-size than {batch_size} (the images fed forward at "
+                 "once)")) from exc
 
 
 def read_images(path: Path, invert: str, shape: tuple[int, int]) -> np.ndarray:
@@ -113,37 +217,66 @@ def read_images(path: Path, invert: str, shape: tuple[int, int]) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[1:] != shape:
         raise CLIError(f"{path}: expected IDX images of shape (n, {shape[0]}, {shape[1]}), got "
                        f"{arr.shape} (is it a labels file?)")
+    if len(arr) == 0:
+        raise CLIError(f"{path}: holds no images (shape {arr.shape})")
     if arr.dtype == np.uint8:
         return arr / 255.0
     arr = arr.astype(np.float64)
-    if arr.min() < 0 or arr.max() > 1:
+    if not (np.isfinite(arr).all() and arr.min() >= 0 and arr.max() <= 1):
         raise CLIError(f"{path}: float IDX images must lie in [0, 1]")
     return arr
 
 
 def read_png(path: Path, invert: str, shape: tuple[int, int]) -> np.ndarray:
+    """One PNG as a (28, 28) float64 image: gray (ITU-R 601 luma), transparent pixels white,
+    an image MNIST's size times k (k <= MAX_FOLD) averaged over k x k blocks.  Read with
+    Pillow, whose header gives the size before any pixel is decoded."""
     try:
-        import matplotlib.image as mpimg
+        from PIL import Image
     except ImportError:
-        raise CLIError("reading PNG files needs matplotlib: install 'xmlp[plot]'") from None
+        raise CLIError(f"reading PNG files needs Pillow: {IMAGE_INSTALL}") from None
+    import warnings
+
+    h, w = shape
     try:
-        img = np.asarray(mpimg.imread(path), dtype=np.float64)
+        with warnings.catch_warnings():  # the size check below is stricter than Pillow's
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path, formats=["PNG"])
+        with im:
+            width, height = im.size
+            fold = width // w
+            if not (1 <= fold <= MAX_FOLD and (width, height) == (w * fold, h * fold)):
+                raise CLIError(f"{path}: the image is {width}x{height} pixels; resize it to "
+                               f"{w}x{h} (MNIST's size) first, or to a multiple up to "
+                               f"{w * MAX_FOLD}x{h * MAX_FOLD}")
+            img = _pixels(im)
+    except Image.DecompressionBombError as exc:
+        raise CLIError(f"{path}: the image is far larger than {w * MAX_FOLD}x{h * MAX_FOLD} "
+                       f"pixels ({one_line(exc)}); resize it to {w}x{h} first") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise CLIError(f"{path}: not a readable PNG image ({one_line(exc)})") from exc
-    if img.max() > 1.0:  # 8-bit data from a non-PNG reader
-        img = img / 255.0
-    if img.ndim == 3:
-        if img.shape[2] == 4:  # composite over white paper: transparent = background
-            alpha = img[..., 3:4]
-            img = img[..., :3] * alpha + (1.0 - alpha)
-        if img.shape[2] >= 3:
-            img = img[..., :3] @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma
-        else:
-            img = img[..., 0]
-    if img.shape != shape:
-        raise CLIError(f"{path}: the image is {img.shape[1]}x{img.shape[0]} pixels; resize it "
-                       f"to {shape[1]}x{shape[0]} (MNIST's size) first")
+    if fold > 1:
+        img = img.reshape(h, fold, w, fold).mean(axis=(1, 3))
     border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
     if invert == "yes" or (invert == "auto" and border.mean() > 0.5):
         img = 1.0 - img
     return img
+
+
+def _pixels(im) -> np.ndarray:
+    """A decoded image as gray float64 in [0, 1], composited over white paper."""
+    if im.mode.startswith("I"):  # 16-bit gray
+        return np.clip(np.asarray(im, dtype=np.float64) / 65535.0, 0.0, 1.0)
+    if im.mode == "F":
+        return np.clip(np.asarray(im, dtype=np.float64), 0.0, 1.0)
+    if im.mode not in ("L", "LA", "RGB", "RGBA"):
+        im = im.convert("RGBA")  # palette, bilevel, CMYK, ...
+    img = np.asarray(im, dtype=np.float64) / 255.0
+    if img.ndim == 2:
+        return img
+    if img.shape[2] in (2, 4):  # composite over white paper: transparent = background
+        alpha = img[..., -1:]
+        img = img[..., :-1] * alpha + (1.0 - alpha)
+    if img.shape[2] == 3:
+        return img @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma
+    return img[..., 0]

@@ -10,9 +10,9 @@ import numpy as np
 
 from . import options as opt
 from .data import (
+    add_batch_size_option,
     check_n_in,
     check_writable,
-    counted,
     infer_fold,
     load_dataset,
     load_model,
@@ -24,6 +24,7 @@ from .errors import CLIError
 from .plots import plot_misclassified, require_matplotlib
 
 NAME = "evaluate"
+MEMORY_HINT = "pass a smaller --batch-size (the images fed forward at once)"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -43,6 +44,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     help="write a grid of misclassified images with true/predicted labels")
     ev.add_argument("--max-images", type=opt.positive_int, default=40,
                     help="at most this many images in the --misclassified grid")
+    add_batch_size_option(ev)
     opt.add_backend_options(ev, dtype_default=None)
     return ev
 
@@ -67,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"the model has {net.sizes[-1]} outputs but {args.dataset} has "
                        f"{ds.n_classes} classes")
     n = len(split.y)
-    correct, acc = counted(net.accuracy(X, split.y), n)
-    pred = predict_numpy(net, X)
+    pred = predict_numpy(net, X, args.batch_size)  # Network.accuracy's chunks by default
+    correct = int(np.count_nonzero(pred == split.y))
+    acc = correct / n
     k = ds.n_classes
     matrix = np.bincount(split.y * k + pred, minlength=k * k).reshape(k, k)
 

@@ -10,6 +10,7 @@ from .data import check_writable
 from .errors import CLIError, one_line
 
 NAME = "export"
+MEMORY_HINT = "the network is too large for this machine's memory"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -47,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
         require_onnx()
     except ImportError as exc:
         raise CLIError(one_line(exc)) from exc
-    net = load(path, dtype=args.dtype)
+    try:
+        net = load(path, dtype=args.dtype)
+    except MemoryError as exc:
+        raise CLIError(f"out of memory: {one_line(exc)}") from exc
     model = net.to_onnx(args.out, opset=args.opset)
     sizes = "-".join(str(s) for s in net.sizes)
     outputs = ", ".join(o.name for o in model.graph.output)

@@ -67,9 +67,9 @@ def fraction(text: str) -> float:
 
 
 def sizes(text: str) -> list[int]:
-    parts = [p for p in text.replace(" ", "").split(",") if p]
+    parts = text.replace(" ", "").split(",")
     try:
-        widths = [int(p) for p in parts]
+        widths = [int(p) for p in parts]  # an empty part (784,,10) is an error, not skipped
     except ValueError:
         widths = []
     if len(widths) < 2 or min(widths) < 1:

@@ -8,10 +8,19 @@ from pathlib import Path
 import numpy as np
 
 from . import options as opt
-from .data import check_n_in, infer_fold, load_model, predict_numpy, read_images, transform
-from .errors import CLIError, one_line
+from .data import (
+    add_batch_size_option,
+    check_n_in,
+    infer_fold,
+    load_model,
+    predict_numpy,
+    read_images,
+    transform,
+)
+from .errors import CLIError, library_of, one_line
 
 NAME = "predict"
+MEMORY_HINT = "pass fewer images, or a smaller --batch-size (the images fed forward at once)"
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -19,7 +28,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         NAME, help="predict the class of images (IDX or PNG files)",
         description="Print one line per image: SOURCE<TAB>LABEL<TAB>CLASS-NAME. IDX files "
                     "(e.g. t10k-images-idx3-ubyte.gz) hold many images in MNIST's format. "
-                    "PNG files must be 28x28; colour is converted to gray (transparent pixels "
+                    "PNG files must be 28x28 (or 56x56, 84x84, ... up to 224x224, averaged "
+                    "down to 28x28; read with Pillow, pip install 'xmlp[image]'); colour is "
+                    "converted to gray (transparent pixels "
                     "count as white), and with --invert auto (the default) an image whose "
                     "border is brighter than mid-gray - dark ink on white paper - is inverted "
                     "to MNIST's white-on-black.",
@@ -35,6 +46,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     help="invert PNG images (MNIST digits are white on black)")
     pr.add_argument("--downsample", type=opt.positive_int, metavar="FOLD",
                     help="downsample as in training (default: inferred from the model)")
+    add_batch_size_option(pr)
     opt.add_backend_options(pr, dtype_default=None)
     return pr
 
@@ -60,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         batches.append(images.reshape(len(images), -1))
     X = transform(np.concatenate(batches), fold, shape)
     check_n_in(net, X.shape[1], fold)
-    labels = net.predict(X) if onnx else predict_numpy(net, X)
+    labels = net.predict(X, args.batch_size) if onnx else predict_numpy(net, X, args.batch_size)
     for source, label in zip(sources, labels):
         print(f"{source}\t{int(label)}\t{classes[int(label)]}")
     return 0
@@ -95,7 +107,18 @@ class OnnxModel:
         self.dtype = np.float64 if self.input.type == "tensor(double)" else np.float32
         self.has_class = any(o.name == "class" for o in outputs)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, batch_size: int) -> np.ndarray:
         wanted = ["class"] if self.has_class else [self.session.get_outputs()[0].name]
-        (out,) = self.session.run(wanted, {self.input.name: X.astype(self.dtype)})
-        return out if self.has_class else np.argmax(out, axis=1)
+        parts = []
+        for i in range(0, len(X), batch_size):
+            try:
+                (out,) = self.session.run(
+                    wanted, {self.input.name: X[i:i + batch_size].astype(self.dtype)})
+            except Exception as exc:  # ONNX Runtime's own exception types
+                if library_of(exc) is None and not isinstance(exc, MemoryError):
+                    raise
+                raise CLIError(f"ONNX Runtime could not run the model on these images "
+                               f"({type(exc).__name__}: {one_line(exc)}); a smaller "
+                               "--batch-size needs less memory") from exc
+            parts.append(out if self.has_class else np.argmax(out, axis=1))
+        return np.concatenate(parts)

@@ -12,11 +12,11 @@ fix, e.g. MNIST missing), 2 usage error (unknown recipe), 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from . import options as opt
-from .data import resolve_device
+from .data import check_data_dir, resolve_device
+from .errors import debugging
 from .progress import Progress
 
 __all__ = ["add_parser", "add_arguments", "run", "recipe_table"]
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                                       "(default: the recipe's, MNIST for the book's runs)")
     opt.add_backend_options(parser, dtype_default="float32")
     opt.add_compile_option(parser)
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=opt.non_negative_int, default=0,
                         help="seed of initial weights, mini-batch order and dropout "
                              "(default: 0)")
     parser.add_argument("--epochs", type=opt.positive_int, metavar="N",
@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _error(exc)
         return 2
+    check_data_dir(args)  # the recipes look in the usual places too, but never in a typo
     say = (lambda *a: None) if args.quiet else (lambda line="": print(line, flush=True))
     epochs = args.epochs or (recipe.quick.epochs if args.quick else recipe.epochs)
     show_bar = sys.stderr.isatty() and not args.quiet
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         _error("interrupted")
         return 130
     except errors as exc:
-        if os.environ.get("XMLP_TRACEBACK"):
+        if debugging():
             raise
         _error(exc)
         return 1

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from . import options as opt
-from .data import check_writable, pct
-from .errors import CLIError, one_line, version
+from .data import check_distinct, check_writable, pct
+from .errors import CLIError, UsageError, one_line, version
 from .presets import train_config
 from .progress import Printer
 from .sweep_space import (
@@ -39,6 +39,8 @@ from .sweep_space import (
 from .train import add_train_options, fit_kwargs, load_splits, network_kwargs
 
 NAME = "sweep"
+MEMORY_HINT = ("fewer --workers, a smaller network (--sizes) or a smaller --batch-size "
+               "needs less")
 SEARCHES = ("grid", "random", "tpe")
 PRUNERS = ("none", "halving", "hyperband")
 METRICS = tuple(f"{s}_{q}" for s in ("validation", "test", "training", "evaluation")
@@ -140,21 +142,23 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"xmlp sweep needs Dask and Optuna ({missing}): {INSTALL}") from None
     import optuna
 
+    from ..sweep.study import _sqlite_file, check_storage
+
     out = Printer(args)
     actions = train_actions()
     grid = parse_grid(args.grid or [], actions)
     space = parse_space(args.space or [], actions)
     if not grid and not space:
-        raise CLIError("nothing to sweep: give --grid NAME=V1,V2,... (e.g. --grid "
+        raise UsageError("nothing to sweep: give --grid NAME=V1,V2,... (e.g. --grid "
                        "eta=0.1,0.5,1.0) or --search random|tpe with --space NAME=LO:HI")
     search = args.search or ("grid" if not space else "tpe")
     if search == "grid" and space:
-        raise CLIError("--space needs --search random or tpe; a grid takes --grid values")
+        raise UsageError("--space needs --search random or tpe; a grid takes --grid values")
     if search == "grid" and args.trials:
-        raise CLIError("--trials is for --search random or tpe; a grid runs every "
+        raise UsageError("--trials is for --search random or tpe; a grid runs every "
                        "combination once")
     if args.scheduler and args.workers:
-        raise CLIError("give --workers (a local cluster) or --scheduler (a running one), "
+        raise UsageError("give --workers (a local cluster) or --scheduler (a running one), "
                        "not both")
     resources = parse_resources(args.resources or [])
     out_path = Path(args.out)
@@ -168,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
             out.say("note: no plot (matplotlib is not installed: pip install 'xmlp[plot]')")
             plot = None
     storage = args.storage or f"sqlite:///{out_path.resolve().with_suffix('.db')}"
+    check_distinct({"--out": args.out, "--plot": plot,
+                    "--storage": str(_sqlite_file(storage) or "") or None})
+    check_storage(storage)  # before the data load and the workers
     if args.data_dir:
         args.data_dir = str(Path(args.data_dir).resolve())  # workers may run elsewhere
 
@@ -181,10 +188,10 @@ def run(args: argparse.Namespace) -> int:
     metric = args.metric or ("validation_accuracy" if has_validation else "test_accuracy")
     split = metric.rsplit("_", 1)[0]
     if split == "validation" and not has_validation:
-        raise CLIError(f"--metric {metric}: there is no validation data; hold some out "
+        raise UsageError(f"--metric {metric}: there is no validation data; hold some out "
                        "with --validation N")
     if args.prune != "none" and split not in ("training", "evaluation", eval_name):
-        raise CLIError(f"--prune watches the metric every epoch, on the training or the "
+        raise UsageError(f"--prune watches the metric every epoch, on the training or the "
                        f"{eval_name} split; --metric {metric} is measured at the end only")
 
     options = {k: getattr(args, k) for k in DATA_OPTIONS}

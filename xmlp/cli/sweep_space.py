@@ -7,7 +7,7 @@ import argparse
 import shlex
 from typing import Any
 
-from .errors import CLIError, one_line
+from .errors import UsageError, one_line
 from .train import add_train_options
 
 DATA_OPTIONS = ("dataset", "data_dir", "no_download", "validation", "expand", "downsample")
@@ -25,7 +25,7 @@ def _dest(name: str, actions: dict) -> str:
     dest = name.strip().lstrip("-").replace("-", "_")
     if dest not in actions or dest in _NOT_SWEPT:
         sweepable = sorted(d.replace("_", "-") for d in actions if d not in _NOT_SWEPT)
-        raise CLIError(f"cannot sweep {name!r}: choose among {', '.join(sweepable)}")
+        raise UsageError(f"cannot sweep {name!r}: choose among {', '.join(sweepable)}")
     return dest
 
 
@@ -37,13 +37,13 @@ def _value(action: argparse.Action, text: str, where: str) -> Any:
             return True
         if text.lower() in ("false", "no", "0", "off"):
             return False
-        raise CLIError(f"{where}: expected true or false, got {text!r}")
+        raise UsageError(f"{where}: expected true or false, got {text!r}")
     try:
         value = action.type(text) if action.type else text
     except (argparse.ArgumentTypeError, ValueError) as exc:
-        raise CLIError(f"{where}: {one_line(exc)}") from None
+        raise UsageError(f"{where}: {one_line(exc)}") from None
     if action.choices and value not in action.choices:
-        raise CLIError(f"{where}: {text!r} is not one of {', '.join(action.choices)}")
+        raise UsageError(f"{where}: {text!r} is not one of {', '.join(action.choices)}")
     return value
 
 
@@ -52,14 +52,14 @@ def parse_grid(items: list[str], actions: dict) -> dict[str, list]:
     for item in items:
         name, sep, values = item.partition("=")
         if not sep or not values.strip():
-            raise CLIError(f"--grid {item}: expected NAME=V1,V2,... such as eta=0.1,0.5")
+            raise UsageError(f"--grid {item}: expected NAME=V1,V2,... such as eta=0.1,0.5")
         dest = _dest(name, actions)
         if dest in grid:
-            raise CLIError(f"--grid {name} given twice; list all its values once")
+            raise UsageError(f"--grid {name} given twice; list all its values once")
         parsed = [_value(actions[dest], v, f"--grid {name}") for v in values.split(",")
                   if v.strip()]
         if len({repr(v) for v in parsed}) != len(parsed):
-            raise CLIError(f"--grid {item}: a value is repeated")
+            raise UsageError(f"--grid {item}: a value is repeated")
         grid[dest] = parsed
     return grid
 
@@ -70,19 +70,19 @@ def parse_space(items: list[str], actions: dict) -> dict[str, tuple]:
         name, sep, rng = item.partition("=")
         parts = rng.split(":") if sep else []
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "")):
-            raise CLIError(f"--space {item}: expected NAME=LO:HI or NAME=LO:HI:log, such as "
+            raise UsageError(f"--space {item}: expected NAME=LO:HI or NAME=LO:HI:log, such as "
                            "eta=0.01:10:log")
         dest = _dest(name, actions)
         action = actions[dest]
         if action.choices or isinstance(action, argparse._StoreTrueAction):
-            raise CLIError(f"--space {name}: a choice, not a range; give its choices with "
+            raise UsageError(f"--space {name}: a choice, not a range; give its choices with "
                            f"--grid {name}=A,B (random and TPE search draw among them)")
         lo, hi = (_value(action, v, f"--space {name}") for v in parts[:2])
         if not lo < hi:
-            raise CLIError(f"--space {item}: LO must be below HI")
+            raise UsageError(f"--space {item}: LO must be below HI")
         log = len(parts) == 3 and parts[2] == "log"
         if log and lo <= 0:
-            raise CLIError(f"--space {item}: a log range needs LO > 0")
+            raise UsageError(f"--space {item}: a log range needs LO > 0")
         space[dest] = (lo, hi, "log") if log else (lo, hi)
     return space
 
@@ -96,7 +96,7 @@ def parse_resources(items: list[str]) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not name.strip():
-            raise CLIError(f"--resources {item}: expected NAME=N such as GPU=1")
+            raise UsageError(f"--resources {item}: expected NAME=N such as GPU=1")
     return out
 
 

@@ -17,14 +17,24 @@ import numpy as np
 
 from ..schedule import ANNEALS
 from . import options as opt
-from .data import check_writable, load_dataset, pct, resolve_device, transform
-from .errors import CLIError, error, version
+from .data import (
+    check_distinct,
+    check_writable,
+    fallback_path,
+    load_dataset,
+    pct,
+    resolve_device,
+    transform,
+)
+from .errors import CLIError, error, one_line, version, without_library_hint
 from .plots import plot_history, require_matplotlib
 from .presets import train_config
 from .progress import Printer, Progress
 from .summary import final_table, records, write_log
 
 NAME = "train"
+MEMORY_HINT = ("a smaller network (--sizes), a smaller --batch-size or --dtype float32 "
+               "needs less")
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
@@ -79,7 +89,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                         "data): cosine, eta (1 + cos(pi e/E))/2, or linear, eta (1 - e/E)")
     g.add_argument("--early-stopping", type=opt.positive_int, metavar="N",
                    help="stop after N epochs without improvement, keep the best weights")
-    g.add_argument("--seed", type=int, default=0,
+    g.add_argument("--seed", type=opt.non_negative_int, default=0,
                    help="seed of initial weights, mini-batch order and dropout (default: 0)")
     opt.add_backend_options(p, dtype_default="float32")
     opt.add_compile_option(p)
@@ -182,14 +192,12 @@ def describe(cfg: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import Network, TrainingDiverged, TrainingInterrupted
+    from .. import DeviceOutOfMemory, Network, TrainingDiverged, TrainingInterrupted
     from ..backend import device_name, dtype_name, resolve
     from ..history import History
 
     out = Printer(args)
-    check_writable(args.save, "--save")
-    check_writable(args.log, "--log", (".json", ".csv"))
-    check_writable(args.plot, "--plot")
+    check_outputs(args)
     if args.plot:
         require_matplotlib()
     cfg = train_config(args)
@@ -235,7 +243,8 @@ def run(args: argparse.Namespace) -> int:
             + (f"  eta {rec['eta']:g}" if cfg["schedule"] or cfg["anneal"] else ""))
         out.json(dict(event="epoch", **rec, epochs=cfg["epochs"], evaluation=eval_name))
 
-    status, failure = 0, None
+    status, keep = 0, True  # keep: the weights are worth saving
+    failure: Exception | None = None
     t_fit = time.perf_counter()
     try:
         # A diverging run ends in TrainingDiverged with one clear message; NumPy's overflow
@@ -249,7 +258,16 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # between mini-batches: while evaluating or printing
         history, status = seen["history"], 130
     except TrainingDiverged as exc:
-        history, status, failure = exc.history, 1, exc
+        history, status, failure, keep = exc.history, 1, exc, False
+    except DeviceOutOfMemory as exc:  # the library's hint names fit's keywords
+        raise CLIError(without_library_hint(exc, MEMORY_HINT)) from exc
+    except OSError as exc:  # the checkpoint after an epoch could not be written
+        if not args.checkpoint or seen["history"].epochs == 0:
+            raise
+        history, status = seen["history"], 1
+        failure = CLIError(f"--checkpoint {args.checkpoint}: could not write it "
+                           f"({exc.strerror or one_line(exc)}); training stopped after epoch "
+                           f"{history.epochs}")
     finally:
         if bar is not None:
             bar.close()
@@ -267,14 +285,19 @@ def run(args: argparse.Namespace) -> int:
     title = (f"{args.dataset}: {sizes}, {cfg['cost']} cost, eta {cfg['eta']:g}"
              + (f", lmbda {cfg['lmbda']:g}" if cfg["lmbda"] else ""))
     outputs = [
-        (args.save if failure is None else None, "--save", "saved the network to",
-         lambda: net.save(args.save)),
         (args.log, "--log", "wrote the history to",
          lambda: write_log(Path(args.log), cfg, eval_name, recs, summary)),
         (args.plot, "--plot", "wrote learning curves to",
          lambda: plot_history(Path(args.plot), recs, eval_name, title)),
     ]
     problems = []
+    if keep and (args.save or failure is not None):
+        saved, problem = save_network(net, args.save)
+        if saved:
+            out.say(f"saved the network to {saved}")
+            summary["saved"] = str(saved)
+        if problem:
+            problems.append(problem)
     for path, option, done_msg, write in outputs:  # one failing output spares the others
         if not path:
             continue
@@ -284,12 +307,59 @@ def run(args: argparse.Namespace) -> int:
             problems.append(f"{option} {path}: could not write it ({exc.strerror or exc})")
             continue
         out.say(f"{done_msg} {path}")
-        if option == "--save":
-            summary["saved"] = path
     out.json(dict(event="summary", **summary))
+    if failure is not None and problems:
+        raise CLIError("; ".join([one_line(failure), *problems]))
     if failure is not None:
         raise failure
     if problems:
         error("; ".join(problems))
         return status or 1  # an interrupted run still exits 130
     return status
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every file the run will write, checked before any data is loaded: distinct paths,
+    folders that take a new file, and a --checkpoint that holds no other file."""
+    check_distinct({"--save": args.save, "--checkpoint": args.checkpoint, "--log": args.log,
+                    "--plot": args.plot})
+    if args.resume and args.save:
+        check_distinct({"--resume": args.resume, "--save": args.save})
+    check_writable(args.save, "--save")
+    check_writable(args.checkpoint, "--checkpoint")
+    check_writable(args.log, "--log", (".json", ".csv"))
+    check_writable(args.plot, "--plot")
+    if args.checkpoint and Path(args.checkpoint).exists():
+        from ..checkpoint import read_meta
+
+        try:
+            read_meta(args.checkpoint)
+        except ValueError as exc:
+            reason = one_line(exc).removeprefix(f"{args.checkpoint}: ")
+            raise CLIError(f"--checkpoint {args.checkpoint}: {reason}, and it would be "
+                           "overwritten; choose another path") from None
+
+
+def save_network(net, path: str | None) -> tuple[Path | None, str | None]:
+    """Save ``net`` to ``path``; where that fails (or no path was given), to a fallback file
+    in the current or temp folder.  Returns (where it was saved, the problem to report)."""
+    problem = None
+    if path:
+        existed = Path(path).exists()
+        try:
+            net.save(path)
+            return Path(path), None
+        except OSError as exc:
+            problem = (f"--save {path}: could not write it ({exc.strerror or one_line(exc)})"
+                       + ("; the previous file there is unchanged" if existed else ""))
+    target = fallback_path(path)
+    if target is not None:
+        try:
+            net.save(target)
+            return target, (f"{problem}; " if problem else "") + \
+                f"the network was saved to {target} instead"
+        except OSError as exc:
+            problem = (f"{problem}; " if problem else "") + \
+                f"nor to {target} ({exc.strerror or one_line(exc)})"
+    return None, (problem or "the network could not be saved") + \
+        "; the trained network is lost"

@@ -53,6 +53,7 @@ def load(
     validation: int | float | None = None,
     download: bool = True,
     dtype="float32",
+    fallback: bool = True,
 ) -> Dataset:
     """Load a named dataset: "mnist", "fashion-mnist", "kmnist" or "mnist-sample".
 
@@ -76,6 +77,10 @@ def load(
         Download missing files from the standard mirrors.
     dtype : {"float32", "float64"}, default "float32"
         The dtype of the images.
+    fallback : bool, default True
+        When ``data_dir`` lacks the files, look in the other locations too.  False: only
+        ``data_dir`` (which must exist) is looked in and downloaded into, and an embedded
+        dataset refuses a ``data_dir`` (``ValueError``) -- what ``xmlp --data-dir`` does.
 
     Returns
     -------
@@ -103,7 +108,7 @@ def load(
     dtype = _float_dtype(dtype)
     if not isinstance(download, bool):
         raise TypeError(f"download must be True or False, got {download!r}")
-    train, test = _read_source(info, locate(info, data_dir, download), dtype)
+    train, test = _read_source(info, locate(info, data_dir, download, fallback), dtype)
     n_val = _validation_count(info.default_validation if validation is None else validation,
                               len(train.y))
     cut = len(train.y) - n_val
@@ -129,6 +134,9 @@ def _idx_split(info: DatasetInfo, images_path: Path, labels_path: Path, dtype) -
             f"{images_path}: expected uint8 images of shape (n, 28, 28), got {images.dtype} "
             f"{images.shape}; this is not an {info.name} images file"
         )
+    if len(images) == 0:
+        raise ValueError(f"{images_path}: holds no images (shape {images.shape}); the file is "
+                         "damaged or not this dataset's; download it again")
     if labels.shape != images.shape[:1] or labels.dtype != np.uint8:
         raise ValueError(
             f"{labels_path}: expected {len(images)} uint8 labels to match {images_path.name}, "

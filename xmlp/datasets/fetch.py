@@ -77,17 +77,33 @@ def _find(directory: Path, name: str) -> Path | None:
 
 
 def locate(
-    info: DatasetInfo, data_dir: str | os.PathLike | None = None, download: bool = True
+    info: DatasetInfo, data_dir: str | os.PathLike | None = None, download: bool = True,
+    fallback: bool = True,
 ) -> list[Path] | Path:
     """Find or download ``info``'s files.
 
     Returns the four IDX paths, or (for "mnist" only) the path of a ``mnist.pkl.gz`` found in a
     directory without IDX files. Raises :class:`DatasetNotFound` when nothing is found and the
-    download is disabled or fails on every mirror.
+    download is disabled or fails on every mirror.  With ``fallback=False`` a ``data_dir`` is
+    the only place looked in (and downloaded into): it must exist, and an embedded dataset
+    takes none (``ValueError``).
     """
+    strict = data_dir is not None and not fallback
     if info.embedded is not None:
+        if strict:
+            raise ValueError(f"dataset {info.name!r} is embedded in xmlp and reads no data "
+                             f"directory; drop data_dir={str(data_dir)!r}, or name the dataset "
+                             "whose files are there (mnist, fashion-mnist or kmnist)")
         return idx_paths(info.embedded) or _missing(info, [info.embedded], "files missing")
-    dirs = search_dirs(info.name, data_dir)
+    if strict:
+        directory = Path(data_dir).expanduser()
+        if not directory.is_dir():
+            raise DatasetNotFound(f"data directory {directory} does not exist (or is not a "
+                                  f"directory); create it and put the files "
+                                  f"{', '.join(IDX_FILES)} of dataset {info.name!r} into it")
+        dirs = [directory]
+    else:
+        dirs = search_dirs(info.name, data_dir)
     for directory in dirs:
         paths = idx_paths(directory)
         if paths:
@@ -95,6 +111,13 @@ def locate(
         if info.name == "mnist" and (directory / NIELSEN_PICKLE).is_file():
             return directory / NIELSEN_PICKLE
     if not download:
+        if strict:
+            lacking = [n for n in IDX_FILES if _find(dirs[0], n) is None]
+            pickle = f" (or Nielsen's {NIELSEN_PICKLE})" if info.name == "mnist" else ""
+            raise DatasetNotFound(
+                f"data directory {dirs[0]} lacks {', '.join(lacking)}{pickle} of dataset "
+                f"{info.name!r}, and downloads are off; put the files there (downloadable "
+                f"from {' or '.join(info.mirrors)}) or allow the download")
         return _missing(info, dirs, "download=False")
     for name in IDX_FILES:
         errors = _download_from_mirrors(info, name, dirs[0])

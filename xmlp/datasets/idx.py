@@ -4,7 +4,9 @@ An IDX file is a 4-byte magic number ``00 00 <dtype code> <ndim>``, then ``ndim`
 uint32 dimensions, then the array in C order, big-endian. The MNIST family ships it gzip-
 compressed. Every malformed file raises :class:`ValueError` naming the file and the problem; the
 size the header claims is checked against what the file can hold *before* anything is allocated,
-so a lying header can neither trigger a huge allocation nor give a silent partial read.
+so a lying header can neither trigger a huge allocation nor give a silent partial read, and
+against ``MAX_BYTES`` (``$XMLP_MAX_DATA_BYTES``, default 1 GiB), so that a small gzip
+file cannot claim gigabytes of zeros either.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_idx", "write_idx"]
+from .._validate import limit
+
+__all__ = ["read_idx", "write_idx", "MAX_BYTES"]
 
 #: IDX dtype code -> big-endian NumPy dtype.
 IDX_DTYPES = {
@@ -28,6 +32,9 @@ IDX_DTYPES = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+#: Bytes of data an IDX file may hold (MNIST's largest holds 47 MB); XMLP_MAX_DATA_BYTES
+#: or read_idx(max_bytes=) raise it.
+MAX_BYTES = 2**30
 #: Real IDX files have 1 to 4 dimensions; a header claiming more than this is taken as corrupt.
 MAX_NDIM = 8
 #: Deflate cannot expand data by more than about 1032:1, so a gzip file of n bytes decompresses
@@ -37,23 +44,27 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+def read_idx(path: str | os.PathLike, max_bytes: int | None = None) -> np.ndarray:
     """Read an IDX file (plain or gzip, detected by its magic bytes) into a native-endian array.
 
     Raises ``ValueError`` (naming the file) for a bad magic number, an unknown dtype code, zero
-    or more than ``MAX_NDIM`` dimensions, a truncated header or payload, trailing bytes, or a
-    corrupt gzip stream; ``FileNotFoundError`` if the file does not exist.
+    or more than ``MAX_NDIM`` dimensions, a truncated header or payload, trailing bytes, a
+    corrupt gzip stream, or more than ``max_bytes`` of data (default:
+    ``$XMLP_MAX_DATA_BYTES``, else ``MAX_BYTES``); ``FileNotFoundError`` if the file
+    does not exist.
     """
     path = Path(path)
+    max_bytes = limit("XMLP_MAX_DATA_BYTES", MAX_BYTES, max_bytes)
     with open(path, "rb") as raw:
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
         file_size = os.fstat(raw.fileno()).st_size
         if not compressed:
-            return _read_stream(path, raw, file_size)
+            return _read_stream(path, raw, file_size, max_bytes)
         try:
             with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                return _read_stream(path, stream, _MAX_DEFLATE_RATIO * file_size + 1024)
+                return _read_stream(path, stream, _MAX_DEFLATE_RATIO * file_size + 1024,
+                                    max_bytes)
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise ValueError(
                 f"{path}: corrupt or truncated gzip stream ({exc}); delete the file and "
@@ -61,8 +72,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             ) from exc
 
 
-def _read_stream(path: Path, stream, max_size: int) -> np.ndarray:
-    """Parse the header, check the claimed size against ``max_size``, then read the payload."""
+def _read_stream(path: Path, stream, max_size: int, max_bytes: int) -> np.ndarray:
+    """Parse the header, check the claimed size against ``max_size`` (what the file can
+    hold) and ``max_bytes`` (the limit), then read the payload."""
     dtype, shape = _read_header(path, stream)
     header_size = 4 + 4 * len(shape)
     expected = math.prod(shape) * dtype.itemsize
@@ -71,6 +83,12 @@ def _read_stream(path: Path, stream, max_size: int) -> np.ndarray:
             f"{path}: header claims shape {shape} ({expected} bytes of data) but the file can "
             f"hold at most {max(max_size - header_size, 0)} bytes; the file is truncated or not "
             "an IDX file"
+        )
+    if expected > max_bytes:
+        raise ValueError(
+            f"{path}: header claims shape {shape} ({expected} bytes of data), more than the "
+            f"{max_bytes} bytes a data file may hold; if you trust it, raise the limit with "
+            "XMLP_MAX_DATA_BYTES=N"
         )
     payload = _read_capped(stream, expected + 1)
     if len(payload) < expected:

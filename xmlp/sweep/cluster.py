@@ -15,6 +15,7 @@ from typing import Any
 import distributed
 
 from .space import _positive
+from .study import CONNECT_TIMEOUT
 from .trial import _describe, _Loader
 
 #: Environment of the worker processes this module starts: one BLAS thread each, so that N
@@ -30,7 +31,13 @@ def _connect(client, scheduler: str | None, workers: int | None, resources):
         yield client
         return
     if scheduler is not None:
-        with distributed.Client(scheduler) as c:
+        try:
+            c = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except OSError as exc:  # distributed's "Timed out trying to connect"
+            raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler} "
+                                  f"({' '.join(str(exc).split())}); start it (dask "
+                                  "scheduler) or check the address") from exc
+        with c:
             yield c
         return
     n = _positive(workers, "workers") if workers is not None else _cores()

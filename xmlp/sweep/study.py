@@ -5,6 +5,8 @@ trial's result, and the folder beside the storage where trials keep their checkp
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 import warnings
 from contextlib import contextmanager
@@ -48,16 +50,88 @@ def _quiet_experimental():
         yield
 
 
+#: Seconds a database server (PostgreSQL, MySQL) has to answer before the sweep gives up.
+CONNECT_TIMEOUT = 10
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 def _engine_kwargs(url: str) -> dict:
-    # Several processes write one SQLite file: wait for its lock instead of failing.
-    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    if url.startswith("sqlite"):
+        # Several processes write one SQLite file: wait for its lock instead of failing.
+        return {"connect_args": {"timeout": 60}}
+    if url.startswith(("postgresql", "mysql", "mariadb")):  # their drivers' keyword
+        return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}}
+    return {}
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (sqlite:///relative or sqlite:////absolute), else None."""
+    if not url.startswith("sqlite:///"):
+        return None
+    name = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if name in ("", ":memory:") else Path(name)
+
+
+def check_storage(url: str) -> None:
+    """Refuse, in one line each, an SQLite storage whose folder is missing or takes no new
+    file, or whose file is something other than an SQLite database -- before any trial
+    runs.  (Servers are checked when the storage opens, within ``CONNECT_TIMEOUT``.)"""
+    if not isinstance(url, str):
+        raise TypeError(f"storage must be an Optuna storage URL, got {url!r}")
+    path = _sqlite_file(url)
+    if path is None:
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"storage {url}: folder {folder} does not exist; create it or give "
+                         "another storage")
+    if path.is_dir():
+        raise ValueError(f"storage {url}: {path} is a directory, not an SQLite database file")
+    if path.exists():
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_MAGIC))
+        if head and head != SQLITE_MAGIC:
+            raise ValueError(f"storage {url}: {path} is not an SQLite database (it holds "
+                             "something else); give another storage path")
+        return
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"storage {url}: cannot create a file in {folder} "
+                         f"({exc.strerror or exc}); give another storage") from None
+
+
+@contextmanager
+def storage_errors(url: str):
+    """SQLAlchemy's and Optuna's errors on opening a storage, as one ``ValueError`` that
+    says what to do (a missing driver, a server that does not answer, a damaged file)."""
+    import sqlalchemy.exc
+
+    try:
+        yield
+    except ImportError as exc:
+        driver = {"postgresql": "pip install 'psycopg[binary]'",
+                  "mysql": "pip install pymysql"}.get(url.split(":", 1)[0].split("+")[0],
+                                                      "install the database's driver")
+        raise ValueError(f"storage {url}: its database driver is not installed ({exc}); "
+                         f"{driver}") from exc
+    except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError,
+            RuntimeError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        reason = " ".join(str(reason).split("(Background on this error")[0].split())
+        fix = ("if the file is damaged, move it away (its trials are lost) or give another "
+               "storage" if _sqlite_file(url) else
+               f"check the URL and that the server runs and answers (within "
+               f"{CONNECT_TIMEOUT} s)")
+        raise ValueError(f"storage {url}: cannot use it ({reason}); {fix}") from exc
 
 
 def _rdb_storage(url: str, heartbeat: float) -> optuna.storages.RDBStorage:
     """The driver's storage: heartbeats for running trials, stale ones failed and retried."""
-    if not isinstance(url, str):
-        raise TypeError(f"storage must be an Optuna storage URL, got {url!r}")
-    with _quiet_experimental():
+    check_storage(url)
+    with storage_errors(url), _quiet_experimental():
         return optuna.storages.RDBStorage(
             url, engine_kwargs=_engine_kwargs(url), heartbeat_interval=heartbeat,
             grace_period=3 * heartbeat,
@@ -67,7 +141,7 @@ def _rdb_storage(url: str, heartbeat: float) -> optuna.storages.RDBStorage:
 
 def _open_study(rdb, name: str, definition: dict, trials: int | None) -> optuna.Study:
     seed = int(definition["network"].get("seed") or 0)
-    with _quiet_experimental():
+    with storage_errors(rdb.url), _quiet_experimental():
         study = optuna.create_study(
             storage=rdb, study_name=name, direction=definition["direction"],
             sampler=_sampler(definition, seed),
