@@ -28,7 +28,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,8 @@ from . import _validate
 from ._version import __version__
 from .backend import dtype_name
 from .network import Network
+
+N = TypeVar("N", bound=Network)
 
 __all__ = ["save", "load", "read_npz", "write_npz", "parameter_limit", "check_finite",
            "MAX_PARAMETERS"]
@@ -145,7 +147,8 @@ def _remove_orphans(path: Path) -> None:
 
 
 def load(path: Any, backend: Any = "numpy", device: Any = None, dtype: Any = None,
-         cls: type[Network] = Network, max_parameters: Any = None) -> Network:
+         # mypy cannot type a TypeVar's default (python/mypy#3737): the default is Network
+         cls: type[N] = Network, max_parameters: Any = None) -> N:  # type: ignore[assignment]
     """Load a network saved by xmlp (JSON or ``.npz``) or by network2.py (JSON).
 
     ``dtype`` defaults to the saved one (network2 files: float64).  ``cls`` is the class
@@ -280,7 +283,7 @@ def _read_npz(path: Path, limit: int):
 
 def _model_arrays(path: Path, meta: dict, limit: int) -> dict[str, tuple[int, ...]]:
     meta = _check_meta(path, meta, limit)
-    shapes = {}
+    shapes: dict[str, tuple[int, ...]] = {}
     for l, (w_shape, b_shape) in enumerate(_shapes(meta["sizes"])):
         shapes[f"w{l}"], shapes[f"b{l}"] = w_shape, b_shape
     return shapes
@@ -293,7 +296,9 @@ MAX_META_CHARS = 1 << 22  # the JSON metadata of a model or checkpoint is far sm
 def write_npz(path: Any, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     """Atomically write ``meta`` (as JSON) and float arrays to an ``.npz`` file."""
     path = Path(path)
-    _atomic_write(path, lambda f: np.savez(f, meta=np.asarray(json.dumps(meta)), **arrays))
+    # numpy's stub reads **arrays as if it could bind savez's allow_pickle (a bool)
+    _atomic_write(path, lambda f: np.savez(
+        f, meta=np.asarray(json.dumps(meta)), **arrays))  # type: ignore[arg-type]
 
 
 def read_npz(path: Any, expected) -> tuple[dict, dict[str, np.ndarray]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from array_api_compat import array_namespace
@@ -49,6 +49,7 @@ from .params import Params, from_network2, to_network2
 from .regulariser import Regulariser
 
 Array = Any
+NetworkT = TypeVar("NetworkT", bound="Network")
 
 __all__ = ["Network", "forward", "backprop", "chunks", "dataset_sums"]
 
@@ -204,8 +205,8 @@ class Network:
         self.set_parameters(weights, [b[:, None] for b in biases])
 
     @classmethod
-    def from_parameters(cls, sizes: Sequence[int], weights: Sequence[Any],
-                        biases: Sequence[Any], **kwargs: Any) -> Network:
+    def from_parameters(cls: type[NetworkT], sizes: Sequence[int], weights: Sequence[Any],
+                        biases: Sequence[Any], **kwargs: Any) -> NetworkT:
         """A network with these weights and biases (network2's layout, as
         :meth:`set_parameters` takes them) and no random draw first: a loaded file costs
         its own arrays only.  ``kwargs`` are the constructor's other arguments."""

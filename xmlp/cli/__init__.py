@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import evaluate, export, info, predict, reproduce, sweep, train
 from .errors import (
@@ -48,7 +49,15 @@ __all__ = ["main", "build_parser", "PRESETS", "COMMANDS"]
 COMMANDS = (train, evaluate, predict, export, info, reproduce, sweep)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """The ``xmlp`` parser, which keeps its subcommands' parsers by name."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}
+
+
+def build_parser() -> _Parser:
     """The ``xmlp`` command's argument parser, with one subparser per command.
 
     Each module of ``COMMANDS`` adds its subparser (``add_parser``) and is called with the
@@ -70,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.epochs
     ('train', 1)
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Train and use Nielsen's multilayer perceptrons on NumPy, CuPy, PyTorch, "
                     "JAX or array-api-strict.",
@@ -79,7 +88,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an error (as XMLP_DEBUG=1 does)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    parser.commands = {}
     for command in COMMANDS:
         parser.commands[command.NAME] = command.add_parser(sub)
         parser.commands[command.NAME].set_defaults(func=command.run)

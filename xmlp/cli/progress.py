@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 
 class Printer:
@@ -42,7 +43,9 @@ class Progress:
                 d["samples"] = f"{rate * batch_size:,.0f} samples/s" if rate else "? samples/s"
                 return d
 
-        self.Bar, self.epochs, self.bar, self.epoch = Bar, epochs, None, None
+        self.Bar, self.epochs = Bar, epochs
+        self.bar: Any = None  # a tqdm bar (tqdm has no type information)
+        self.epoch: int | None = None
 
     def __call__(self, epoch: int, done: int, total: int) -> None:
         if self.bar is None or epoch != self.epoch:

@@ -78,7 +78,7 @@ def recipe_table() -> str:
     return "\n".join(lines)
 
 
-def _error(message: str) -> None:
+def _error(message: object) -> None:
     print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
 
 

@@ -39,7 +39,7 @@ def _value(action: argparse.Action, text: str, where: str) -> Any:
             return False
         raise UsageError(f"{where}: expected true or false, got {text!r}")
     try:
-        value = action.type(text) if action.type else text
+        value = action.type(text) if callable(action.type) else text
     except (argparse.ArgumentTypeError, ValueError) as exc:
         raise UsageError(f"{where}: {one_line(exc)}") from None
     if action.choices and value not in action.choices:

@@ -170,8 +170,8 @@ def _validation_count(validation, n_train: int) -> int:
         )
     if isinstance(validation, numbers.Integral):
         count = int(validation)
-    elif 0 < validation < 1:
-        count = round(validation * n_train)
+    elif 0 < float(validation) < 1:
+        count = round(float(validation) * n_train)
     else:
         raise ValueError(f"a float validation must be a fraction in (0, 1), got {validation}")
     if not 0 <= count < n_train:

@@ -64,8 +64,13 @@ def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Pa
 
 def idx_paths(directory: Path) -> list[Path] | None:
     """The four IDX files in ``directory`` (gzip or uncompressed), or None if one is missing."""
-    paths = [_find(directory, name) for name in IDX_FILES]
-    return None if None in paths else paths
+    paths = []
+    for name in IDX_FILES:
+        path = _find(directory, name)
+        if path is None:
+            return None
+        paths.append(path)
+    return paths
 
 
 def _find(directory: Path, name: str) -> Path | None:
@@ -89,13 +94,14 @@ def locate(
     takes none (``ValueError``).
     """
     strict = data_dir is not None and not fallback
+    directory: Path
     if info.embedded is not None:
         if strict:
             raise ValueError(f"dataset {info.name!r} is embedded in xmlp and reads no data "
                              f"directory; drop data_dir={str(data_dir)!r}, or name the dataset "
                              "whose files are there (mnist, fashion-mnist or kmnist)")
         return idx_paths(info.embedded) or _missing(info, [info.embedded], "files missing")
-    if strict:
+    if data_dir is not None and not fallback:
         directory = Path(data_dir).expanduser()
         if not directory.is_dir():
             raise DatasetNotFound(f"data directory {directory} does not exist (or is not a "
@@ -123,7 +129,7 @@ def locate(
         errors = _download_from_mirrors(info, name, dirs[0])
         if errors:
             _missing(info, dirs, "download failed: " + "; ".join(errors))
-    return idx_paths(dirs[0])
+    return idx_paths(dirs[0]) or _missing(info, dirs, "downloaded files missing")
 
 
 def _download_from_mirrors(info: DatasetInfo, name: str, directory: Path) -> list[str]:

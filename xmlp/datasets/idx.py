@@ -24,7 +24,7 @@ from .._validate import limit
 __all__ = ["read_idx", "write_idx", "MAX_BYTES"]
 
 #: IDX dtype code -> big-endian NumPy dtype.
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),

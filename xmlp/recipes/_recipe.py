@@ -274,9 +274,11 @@ def read_table(text: str, source: str = "book.toml") -> OrderedDict[str, Recipe]
     for name, entry in table.items():
         entry = dict(entry)
         try:
-            quick = Quick(**{k: tuple(v) if isinstance(v, list) else v
-                             for k, v in entry.pop("quick").items()})
-            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+            given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                     for k, v in entry.pop("quick").items()}
+            quick = Quick(**given)
+            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                      for k, v in entry.items()}
             recipes[name] = Recipe(name=name, quick=quick, **{"chapter": None, **fields})
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{source}: recipe [{name}] is not a Recipe: {exc}") from None

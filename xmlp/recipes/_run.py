@@ -123,9 +123,11 @@ def _prepare(recipe: Recipe, plan: _Plan, ds) -> tuple[Any, dict[str, Any]]:
         train = type(train)(*datasets.expand(train.X, train.y, image_shape=ds.image_shape))
     splits = {"test": ds.test, "validation": ds.validation}
     if recipe.downsample:
+        factor = recipe.downsample
+
         def small(s):
             return None if s is None else type(s)(
-                datasets.downsample(s.X, recipe.downsample, image_shape=ds.image_shape)[0], s.y)
+                datasets.downsample(s.X, factor, image_shape=ds.image_shape)[0], s.y)
         train = small(train)
         splits = {k: small(s) for k, s in splits.items()}
     n_in, n_out = train.X.shape[1], ds.n_classes
@@ -252,10 +254,12 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     else:
         best = int(np.argmax(history.evaluation_accuracy))
         epoch, accuracy = best + 1, curve[best]
-    comparable = not quick and plan.dataset == recipe.dataset and recipe.published is not None
+    published = recipe.published
+    comparable = not quick and plan.dataset == recipe.dataset
     result = Result(
-        recipe=recipe, accuracy=accuracy, published=recipe.published,
-        difference=accuracy - recipe.published if comparable else None, epoch=epoch,
+        recipe=recipe, accuracy=accuracy, published=published,
+        difference=accuracy - published if comparable and published is not None else None,
+        epoch=epoch,
         epochs=history.epochs, seconds=seconds, total_seconds=time.perf_counter() - start,
         backend=net.backend.name, device=device_name(net.device),
         dtype=dtype_name(net.dtype), dataset=plan.dataset,

@@ -182,7 +182,7 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
     rdb = _rdb_storage(storage, heartbeat)
     the_study = _open_study(rdb, study_name, definition, trials)
     _recover(the_study, rdb, heartbeat, say)
-    n_total = _n_grid(grid) if search == "grid" else trials
+    n_total = _n_grid(grid) if search == "grid" else (20 if trials is None else trials)
     ran = 0
     if _outstanding(the_study, definition, n_total) == 0:
         say(f"study {study_name!r}: every trial has run; nothing to do")

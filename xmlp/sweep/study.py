@@ -133,8 +133,10 @@ def _rdb_storage(url: str, heartbeat: float) -> optuna.storages.RDBStorage:
     check_storage(url)
     with storage_errors(url), _quiet_experimental():
         return optuna.storages.RDBStorage(
-            url, engine_kwargs=_engine_kwargs(url), heartbeat_interval=heartbeat,
-            grace_period=3 * heartbeat,
+            url, engine_kwargs=_engine_kwargs(url),
+            # optuna annotates these seconds as int; it computes with any number of them
+            heartbeat_interval=heartbeat,  # type: ignore[arg-type]
+            grace_period=3 * heartbeat,  # type: ignore[arg-type]
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
                 max_retry=3, inherit_intermediate_values=True))
 

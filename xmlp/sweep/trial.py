@@ -7,7 +7,6 @@ Dask workers unpickle what they run from here by name (``_run_trial``, ``_Job``,
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 
 import optuna
 
+from ..history import History
 from .space import _concrete
 from .study import _engine_kwargs, _pruner
 
@@ -74,14 +74,12 @@ _STORAGES: dict[str, Any] = {}  # per worker process: storage URL -> RDBStorage
 
 def _split_pairs(data) -> dict[str, tuple]:
     """{"training", "validation", "test"} -> (X, y) for the splits the dataset has."""
-    get = (data.get if isinstance(data, Mapping) else
-           functools.partial(getattr, data))
+    def get(name: str) -> Any:
+        return data.get(name) if isinstance(data, Mapping) else getattr(data, name, None)
+
     out = {"training": tuple(get("train"))}
     for name in ("validation", "test"):
-        try:
-            split = get(name)
-        except AttributeError:
-            split = None
+        split = get(name)
         if split is not None and len(split[1]):
             out[name] = tuple(split)
     return out
@@ -104,10 +102,10 @@ def _run_trial(job: _Job, data) -> dict:
         splits = _split_pairs(data)
         eval_name = "validation" if "validation" in splits else (
             "test" if "test" in splits else None)
-        metric_split = job.metric.rsplit("_", 1)[0]
+        metric_split: str | None = job.metric.rsplit("_", 1)[0]
         if metric_split == "evaluation":
             metric_split = eval_name
-        if metric_split not in splits:
+        if metric_split is None or metric_split not in splits:
             raise ValueError(f"metric {job.metric!r}: the data have no "
                              f"{metric_split or 'evaluation'} split")
         kwargs = dict(job.network)
@@ -127,13 +125,14 @@ def _run_trial(job: _Job, data) -> dict:
         t0 = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             history = net.fit(*splits["training"], **job.fit,
-                              evaluation_data=splits.get(eval_name),
+                              evaluation_data=None if eval_name is None else splits[eval_name],
                               callback=reporter, checkpoint=path, resume=resume)
         state = "complete"
         if reporter is not None:
             reporter.report_all(history)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, the sweep goes on
-        if isinstance(exc, optuna.TrialPruned) and reporter is not None:
+        if (isinstance(exc, optuna.TrialPruned) and reporter is not None
+                and reporter.history is not None):  # pruned after reporting an epoch
             history, state = reporter.history, "pruned"
         else:
             Path(job.checkpoint).unlink(missing_ok=True)
@@ -188,6 +187,7 @@ class _Reporter:
 
     def __init__(self, job: _Job, eval_name: str | None):
         spec = job.prune
+        assert spec is not None  # a reporter exists for pruned sweeps only
         url = spec["storage"]
         if url not in _STORAGES:
             _STORAGES[url] = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
@@ -202,9 +202,9 @@ class _Reporter:
             raise ValueError(f"pruning watches the metric every epoch, on the training or the "
                              f"{eval_name} split; {job.metric!r} is measured at the end only")
         self.series = f"{'training' if split == 'training' else 'evaluation'}_{quantity}"
-        self.history = None
+        self.history: History | None = None
 
-    def report_all(self, history) -> None:
+    def report_all(self, history: History) -> None:
         self.history = history
         for step, value in enumerate(getattr(history, self.series), start=1):
             if step not in self.reported:  # epochs before a resume were reported then
