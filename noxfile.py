@@ -85,7 +85,8 @@ def bench(session: nox.Session, backend: str) -> None:
 
 CONFORMANCE_TESTS = ["tests/test_conformance.py", "tests/test_oracles.py",
                      "tests/test_backprop.py", "tests/test_nielsen.py",
-                     "tests/test_training.py", "tests/test_sklearn.py"]
+                     "tests/test_training.py", "tests/test_sklearn.py",
+                     "tests/test_population.py"]
 
 
 @nox.session

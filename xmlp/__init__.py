@@ -23,8 +23,10 @@ Optuna, torch, JAX, matplotlib, onnx, ONNX Runtime, skl2onnx)::
     package      xmlp         the public names: Network, load, History, datasets, ...
                  _compat      names earlier versions' files and code refer to
     facade       model        Network = the math + fit() + save() + to_onnx(); load
+                 population   Population: K networks as one program; the ensemble; its files
     fit          train        fit(): data on the device, the epochs, reports, checkpoints, stops
                  epochs       a fit's epochs: the host's draws, the engine, the record, divergence
+                 population_fit a population's fit: each member's draws, numbers and record
     persistence  io           network files (network2 JSON, .npz)
                  checkpoint   training-state files; a fit's state into and out of them
                  export       ONNX graphs of networks (onnx imported lazily)
@@ -56,11 +58,14 @@ from ._version import __version__
 from .backend import BackendUnavailable, DeviceOutOfMemory, to_numpy
 from .history import History, TrainingDiverged, TrainingInterrupted
 from .model import Network, load
+from .population import Population, load_population
 
 _compat.install()
 
 __all__ = [
     "Network",
+    "Population",
+    "load_population",
     "History",
     "load",
     "datasets",

@@ -39,10 +39,12 @@ LAYERS: tuple[Layer, ...] = (
     }),
     Layer("facade", {
         "model": "Network = the math + fit() + save() + to_onnx(); load",
+        "population": "Population: K networks as one program; the ensemble; its files",
     }),
     Layer("fit", {
         "train": "fit(): data on the device, the epochs, reports, checkpoints, stops",
         "epochs": "a fit's epochs: the host's draws, the engine, the record, divergence",
+        "population_fit": "a population's fit: each member's draws, numbers and record",
     }),
     Layer("persistence", {
         "io": "network files (network2 JSON, .npz)",

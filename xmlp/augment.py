@@ -78,10 +78,12 @@ class Augment:
 
     def apply(self, X: Array, codes: Array, table: Array, xp: Any) -> Array:
         """The mini-batch ``X`` (m, height*width) with row i transformed by ``codes[i]``;
-        ``table`` is :meth:`table` on X's device."""
-        source = xp.take(table, codes, axis=0)  # (m, height*width) input pixel indices
-        padded = xp.concat([X, xp.zeros_like(X[:, :1])], axis=1)  # index h*w reads a 0
-        return xp.take_along_axis(padded, source, axis=1)
+        ``table`` is :meth:`table` on X's device.  With a member axis: X (K, m, h*w) and
+        codes (K, m)."""
+        flat = xp.take(table, xp.reshape(codes, (-1,)), axis=0)  # input pixel indices
+        source = xp.reshape(flat, (*codes.shape, table.shape[1]))  # (m, height*width)
+        padded = xp.concat([X, xp.zeros_like(X[..., :1])], axis=-1)  # index h*w reads a 0
+        return xp.take_along_axis(padded, source, axis=-1)
 
 
 def make(shift: int, flip: bool, image_shape: tuple[int, int] | None,

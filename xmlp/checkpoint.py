@@ -199,6 +199,8 @@ def _check_state(path: Path, meta: dict) -> None:
         default = defaults.get(key, MISSING)
         if default is MISSING:
             ok = False
+        elif key == "stop_message":  # text, or None
+            ok = value is None or isinstance(value, str)
         elif isinstance(default, list):
             ok = isinstance(value, list) and all(_is_number(v) for v in value)
         elif isinstance(default, str):

@@ -60,17 +60,21 @@ class EpochInputs(NamedTuple):
 
     def steps(self, a: int, z: int) -> StepInputs:
         """The inputs of steps a..z (full batches of m rows, or the one short last batch),
-        shaped (steps, m, ...) for the scan."""
+        shaped (steps, m, ...) for the scan -- (steps, K, m, ...) with a member axis."""
         k0, k1 = self.start[a], self.stop[z - 1]
         count = z - a
         rows = (k1 - k0) // count
 
-        def per_row(x: np.ndarray) -> np.ndarray:
-            return x[k0:k1].reshape(count, rows, *x.shape[1:])
+        def per_row(x: np.ndarray, axis: int) -> np.ndarray:
+            """Rows k0..k1 of the row axis ``axis``, split into steps, the step axis first."""
+            ax = axis % x.ndim
+            x = x[(slice(None),) * ax + (slice(k0, k1),)]
+            x = x.reshape(*x.shape[:ax], count, rows, *x.shape[ax + 1:])
+            return np.moveaxis(x, ax, 0)
 
-        return StepInputs(per_row(self.idx),
-                          None if self.masks is None else [per_row(M) for M in self.masks],
-                          None if self.codes is None else per_row(self.codes),
+        return StepInputs(per_row(self.idx, -1),
+                          None if self.masks is None else [per_row(M, -2) for M in self.masks],
+                          None if self.codes is None else per_row(self.codes, -1),
                           _tree_map(lambda v: v[a:z], self.numbers),
                           None if self.keep is None else self.keep[a:z])
 

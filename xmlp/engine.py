@@ -40,7 +40,8 @@ from .network import Network, dataset_sums
 from .optim import Rule
 from .params import Params
 from .regulariser import Regulariser, term
-from .step import Data, Plan, Spec, gather, plan, step
+from .step import Data, Numbers, Plan, Spec, gather, plan, step
+from .step import numbers as _numbers
 
 Array = Any
 
@@ -161,20 +162,38 @@ class Engine:
                                 None if augment is None else self.put(augment.table())), w)
 
     # ------------------------------------------------------------------ one epoch
-    def epoch(self, data: TrainingSet, order: np.ndarray | None, eta: float,
+    def epoch(self, data: TrainingSet, order: np.ndarray | None, eta: Any,
               masks: Sequence[np.ndarray] | None = None, codes: np.ndarray | None = None,
               index: int = 0) -> Array | None:
-        """One pass over ``data`` in ``order`` (host indices; None: as stored) at learning
-        rate ``eta``.  ``masks``: one host (n, n_l) array per hidden layer, inverted-dropout
-        masks in visiting order (batch k uses rows k..k+m); ``codes``: (n,) shift/flip
-        codes.  Advances :attr:`state`; returns the summed batch losses (with
-        ``loss_scale``) or None."""
+        """One pass over ``data`` in ``order`` (host indices; None: as stored; (K, n): one
+        order per member) at learning rate ``eta`` (one per member for a population).
+        ``masks``: one host (n, n_l) array per hidden layer ((K, n, n_l) per member),
+        inverted-dropout masks in visiting order (batch k uses rows k..k+m); ``codes``:
+        (n,) shift/flip codes.  Advances :attr:`state`; returns the summed batch losses
+        (with ``loss_scale``) or None."""
         w = data.weights
-        epoch_plan = plan(self.rule, self.regulariser, eta, data.n, self.batch_size,
-                          self.state.t, w if w is None or order is None else w[order],
-                          self.loss_scale)
+        n = data.n if order is None else order.shape[-1]  # rows of the set, or of each member's
+        epoch_plan = plan(self.numbers(eta, n), n, self.batch_size, self.state.t,
+                          self.rule.uses_step, w if w is None or order is None else w[order])
         run = self._compiled_epoch if self.compiled else self._eager_epoch
         return run(data.data, order, epoch_plan, masks, codes, index)
+
+    def numbers(self, eta: Any, n: int) -> Callable[[int, float, int], Numbers]:
+        """``make(m, s, t)``: the host numbers of a step at learning rate ``eta`` on ``n``
+        training rows (see :func:`xmlp.step.plan`)."""
+        rule, reg, loss_scale = self.rule, self.regulariser, self.loss_scale
+
+        def make(m: int, s: float, t: int) -> Numbers:
+            return _numbers(rule, reg, eta, t, s, n, m, loss_scale)
+        return make
+
+    def term_factors(self, n: int) -> dict[str, Any]:
+        """The regularisation term's factors for a data set of n rows (the monitors')."""
+        return self.regulariser.term_factors(n)
+
+    def on_device(self, numbers: Numbers) -> Numbers:
+        """A step's numbers as the eager loop passes them (host floats stay floats)."""
+        return numbers
 
     def _eager_epoch(self, data: Data, order, plan: Plan, masks, codes, index: int):
         xp, spec = self.xp, self.spec
@@ -184,14 +203,15 @@ class Engine:
         loss = None if self.loss_scale is None else xp.zeros((), dtype=self.dtype,
                                                              device=self.device)
         params, rule_state = self.state.params, self.state.rule
-        steps, progress, numbers = len(plan), self.progress, plan.numbers
+        steps, progress = len(plan), self.progress
+        numbers = [self.on_device(nums) for nums in plan.numbers]
         for j, (k, z, s, t, which) in enumerate(zip(plan.start, plan.stop, plan.s, plan.t,
                                                    plan.which)):
             if s == 0:
                 continue
-            rows = slice(k, z) if order is None else order[k:z]
-            batch = gather(data, rows, None if codes is None else codes[k:z],
-                           None if masks is None else [M[k:z, :] for M in masks],
+            rows = slice(k, z) if order is None else order[..., k:z]
+            batch = gather(data, rows, None if codes is None else codes[..., k:z],
+                           None if masks is None else [M[..., k:z, :] for M in masks],
                            spec.augment, xp)
             params, rule_state, batch_loss = step(spec, params, rule_state, batch,
                                                   numbers[which], xp)
@@ -222,30 +242,37 @@ class Engine:
         return carry[2]
 
     # ------------------------------------------------------------------ monitors
-    def measure(self, params: Params, sets: Sequence[tuple[Array, Array, Array]]) -> Array:
+    def measure(self, params: Params, sets: Sequence[tuple[Array, Array, Array]],
+                rows: Sequence[Array | None] | None = None) -> Array:
         """The end-of-epoch numbers as one device vector: the sum of the squared weights
         (finite iff every weight is), then for each (X, labels, Y) in ``sets`` its mean cost
         plus the regularisation term (network2's, over that set's size) and its number of
-        correct answers.  Compiled with the epochs when they are."""
-        reg = self.regulariser
-        factors = [reg.term_factors(X.shape[0]) for X, _, _ in sets]
+        correct answers.  Compiled with the epochs when they are.
+
+        With a member axis, one column per member: (values, K); ``rows[i]``, when given,
+        (K, n_i) rows of set i for each member (a population's own validation splits)."""
+        rows = [None] * len(sets) if rows is None else list(rows)
+        factors = [self.term_factors(X.shape[0] if r is None else r.shape[-1])
+                   for (X, _, _), r in zip(sets, rows)]
+        factors = [{k: self.put(np.asarray(v), self.dtype) if isinstance(v, np.ndarray)
+                    or self.compiled else v for k, v in f.items()} for f in factors]
         measure = functools.partial(_measure, hidden=self.spec.hidden,
                                     output=self.spec.output, cost=self.spec.cost, xp=self.xp)
         if not self.compiled:
-            return measure(params, list(sets), factors)
-        factors = [{k: self.put(np.asarray(v), self.dtype) for k, v in f.items()}
-                   for f in factors]
+            return measure(params, list(sets), factors, rows)
         key = ("measure", self.spec.hidden, self.spec.output, self.spec.cost, self.device)
-        program, seconds = compiled.program(key, lambda: measure, params, list(sets), factors)
+        program, seconds = compiled.program(key, lambda: measure, params, list(sets), factors,
+                                            rows)
         self.compile_seconds += seconds
-        return program(params, list(sets), factors)
+        return program(params, list(sets), factors, rows)
 
 
-def _measure(params: Params, sets, factors, hidden, output, cost, xp) -> Array:
-    values = [sum(xp.sum(W * W) for W in params.W)]  # finite iff every weight is finite
-    for (X, labels, Y), k in zip(sets, factors):
-        cost_sum, correct = dataset_sums(params, X, labels, Y, hidden, output, cost, xp)
-        value = cost_sum / X.shape[0]
+def _measure(params: Params, sets, factors, rows, hidden, output, cost, xp) -> Array:
+    # finite iff every weight is finite (one per member, with a member axis)
+    values = [sum(xp.sum(W * W, axis=(-2, -1)) for W in params.W)]
+    for (X, labels, Y), k, r in zip(sets, factors, rows):
+        cost_sum, correct = dataset_sums(params, X, labels, Y, hidden, output, cost, xp, r)
+        value = cost_sum / (X.shape[0] if r is None else r.shape[-1])
         penalty = term(params.W, k, xp)
         values += [value if penalty is None else value + penalty,
                    xp.astype(correct, value.dtype)]  # a count: exact below 2**24

@@ -49,6 +49,9 @@ class History:
     stop_reason : str
         Why the fit stopped: ``"epochs"``, ``"early_stopping"``, ``"schedule"``,
         ``"interrupted"`` or ``"diverged"``.
+    stop_message : str or None
+        For a member of a population that diverged: what the single run's
+        :class:`TrainingDiverged` says.
     epochs : int
         Epochs completed (the length of ``seconds``).
 
@@ -80,6 +83,7 @@ class History:
     stop_reason: str = "epochs"
     transfer_seconds: float = 0.0  # moving the data to the device, not in seconds
     settings: dict = field(default_factory=dict)
+    stop_message: str | None = None  # a population member's TrainingDiverged
 
     @property
     def epochs(self) -> int:

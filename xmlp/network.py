@@ -72,6 +72,10 @@ def forward(params: Params, X: Array, hidden: Activation, output: Activation,
     hidden layers), ``Z[l]`` its weighted input and ``A[l]`` its activation before dropout.
     ``masks[l]`` (optional, one per hidden layer) multiplies hidden activations: inverted
     dropout masks already scaled by 1/(1 - p).
+
+    With a leading member axis (a population: W (K, n_in, n_out), b (K, 1, n_out)), X is
+    one mini-batch (m, n_0) for every member or one per member (K, m, n_0), and every
+    result gains the member axis; nothing else changes.
     """
     xp = array_namespace(X) if xp is None else xp
     last = len(params.W) - 1
@@ -79,7 +83,7 @@ def forward(params: Params, X: Array, hidden: Activation, output: Activation,
     a = X
     for l, (W, b) in enumerate(zip(params.W, params.b)):
         inputs.append(a)
-        z = a @ W + b  # (m, n_l)
+        z = a @ W + b  # (m, n_l), or (K, m, n_l)
         a = (output if l == last else hidden).f(z, xp)
         Z.append(z)
         A.append(a)
@@ -102,6 +106,9 @@ def backprop(params: Params, X: Array, Y: Array, hidden: Activation, output: Act
     sum_x w_x C_x, so row x of delta^L is multiplied by w_x.  ``return_cost=True`` also
     returns that summed cost (unscaled, a 0-d array on the device) from the same forward
     pass: (gradients, cost).
+
+    With a member axis (see :func:`forward`) every gradient has its parameter's shape,
+    ``scale`` may be one number per member ((K, 1, 1)) and the cost is one per member.
     """
     xp = array_namespace(X, Y) if xp is None else xp
     inputs, Z, A = forward(params, X, hidden, output, masks, xp)
@@ -114,10 +121,10 @@ def backprop(params: Params, X: Array, Y: Array, hidden: Activation, output: Act
     unscaled = isinstance(scale, (int, float)) and scale == 1.0  # a traced scale multiplies
     for l in range(L - 1, -1, -1):
         scaled = delta if unscaled else scale * delta
-        nabla_b[l] = xp.sum(scaled, axis=0)  # BP3, (n_l,)
-        nabla_W[l] = inputs[l].T @ scaled  # BP4, (n_{l-1}, n_l)
+        nabla_b[l] = xp.reshape(xp.sum(scaled, axis=-2), params.b[l].shape)  # BP3, (n_l,)
+        nabla_W[l] = xp.matrix_transpose(inputs[l]) @ scaled  # BP4, (n_{l-1}, n_l)
         if l > 0:
-            g = delta @ params.W[l].T  # (m, n_{l-1})
+            g = delta @ xp.matrix_transpose(params.W[l])  # (m, n_{l-1})
             if masks is not None:
                 g = g * masks[l - 1]  # dropped neurons pass no error back
             delta = hidden.vjp(Z[l - 1], A[l - 1], g, xp)  # BP2
@@ -125,18 +132,37 @@ def backprop(params: Params, X: Array, Y: Array, hidden: Activation, output: Act
     if not return_cost:
         return grads
     c = cost.fn(Z[-1], A[-1], Y, xp)  # (m,)
-    return grads, xp.sum(c if weights is None else c * weights)
+    return grads, xp.sum(c if weights is None else c * weights, axis=-1)
 
 
 def dataset_sums(params: Params, X: Array, labels: Array, Y: Array, hidden: Activation,
-                 output: Activation, cost: Cost, xp: Any) -> tuple[Array, Array]:
+                 output: Activation, cost: Cost, xp: Any, rows: Array | None = None
+                 ) -> tuple[Array, Array]:
     """Device scalars (sum of C_x, number of argmax outputs equal to ``labels``, int64) over
-    a whole data set (n >= 1), fed forward in chunks of ``EVAL_CHUNK`` rows."""
+    a whole data set (n >= 1), fed forward in chunks of ``EVAL_CHUNK`` rows.
+
+    With a member axis (see :func:`forward`) the sums are one per member (K,), over the
+    whole data set, or, with ``rows`` (K, n) int64, over each member's own rows of it; the
+    chunks then shrink so that a layer's activations for all members stay near
+    ``EVAL_CHUNK`` x 512 numbers whatever K."""
+    size = EVAL_CHUNK
+    if params.W[0].ndim == 3:
+        members, widest = params.W[0].shape[0], max(W.shape[-1] for W in params.W)
+        size = max(1, min(EVAL_CHUNK, EVAL_CHUNK * 512 // (members * widest)))
+    n = X.shape[0] if rows is None else rows.shape[-1]
     cost_sum = correct = None
-    for i, j in chunks(X.shape[0], EVAL_CHUNK):
-        _, Z, A = forward(params, X[i:j, :], hidden, output, xp=xp)
-        c = xp.sum(cost.fn(Z[-1], A[-1], Y[i:j, :], xp))
-        hits = xp.sum(xp.astype(xp.argmax(A[-1], axis=1) == labels[i:j], xp.int64))
+    for i, j in chunks(n, size):
+        if rows is None:
+            Xc, labels_c, Yc = X[i:j, ...], labels[i:j], Y[i:j, ...]
+        else:  # each member's rows i..j of its own set
+            idx = xp.reshape(rows[:, i:j], (-1,))
+            shape = (rows.shape[0], j - i)
+            Xc = xp.reshape(xp.take(X, idx, axis=0), (*shape, X.shape[-1]))
+            Yc = xp.reshape(xp.take(Y, idx, axis=0), (*shape, Y.shape[-1]))
+            labels_c = xp.reshape(xp.take(labels, idx, axis=0), shape)
+        _, Z, A = forward(params, Xc, hidden, output, xp=xp)
+        c = xp.sum(cost.fn(Z[-1], A[-1], Yc, xp), axis=-1)
+        hits = xp.sum(xp.astype(xp.argmax(A[-1], axis=-1) == labels_c, xp.int64), axis=-1)
         cost_sum = c if cost_sum is None else cost_sum + c
         correct = hits if correct is None else correct + hits
     return cost_sum, correct

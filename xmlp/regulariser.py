@@ -107,13 +107,14 @@ def add_gradient(grads: Params, params: Params, k: Factors, xp: Any) -> Params:
 
 def term(Ws: Sequence[Array], k: Factors, xp: Any) -> Array | None:
     """``k["l2"] sum ||W||^2 + k["l1"] sum |W|_1`` over the weight matrices (None when ``k``
-    is empty)."""
+    is empty); one value per member when the weights have a member axis (then a factor
+    may be one per member, (K,))."""
     total = None
     for W in Ws:
         if "l2" in k:
-            t = k["l2"] * xp.sum(W * W)
+            t = k["l2"] * xp.sum(W * W, axis=(-2, -1))
             total = t if total is None else total + t
         if "l1" in k:
-            t = k["l1"] * xp.sum(xp.abs(W))
+            t = k["l1"] * xp.sum(xp.abs(W), axis=(-2, -1))
             total = t if total is None else total + t
     return total

@@ -22,7 +22,7 @@ strength and momentum.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -101,11 +101,17 @@ class Numbers(NamedTuple):
 
 def gather(data: Data, rows: Any, codes: Array | None, masks: Sequence[Array] | None,
            augment: Augment | None, xp: Any) -> Batch:
-    """The mini-batch of ``rows`` (a slice of the stored order, or an index array), shifted
-    / flipped by ``codes`` when there is an augmentation."""
+    """The mini-batch of ``rows`` (a slice of the stored order, an index array, or one index
+    array per member (K, m)), shifted / flipped by ``codes`` when there is an
+    augmentation."""
     if isinstance(rows, slice):
         X, Y = data.X[rows, ...], data.Y[rows, ...]
         w = None if data.weights is None else data.weights[rows]
+    elif rows.ndim == 2:  # one order per member: (K, m) rows -> (K, m, ...) batches
+        flat = xp.reshape(rows, (-1,))
+        X = xp.reshape(xp.take(data.X, flat, axis=0), (*rows.shape, data.X.shape[-1]))
+        Y = xp.reshape(xp.take(data.Y, flat, axis=0), (*rows.shape, data.Y.shape[-1]))
+        w = None  # sample weights are the estimators', which train one network
     else:
         X, Y = xp.take(data.X, rows, axis=0), xp.take(data.Y, rows, axis=0)
         w = None if data.weights is None else xp.take(data.weights, rows, axis=0)
@@ -169,10 +175,13 @@ class Plan:
         return len(self.start)
 
 
-def plan(rule: Rule, reg: Regulariser, eta: float, n: int, batch_size: int, t0: int,
-         weights: np.ndarray | None = None, loss_scale: float | None = None) -> Plan:
+def plan(make: Callable[[int, float, int], Numbers], n: int, batch_size: int, t0: int,
+         uses_step: bool, weights: np.ndarray | None = None) -> Plan:
     """The plan of an epoch over ``n`` rows in batches of ``batch_size``, starting after
-    ``t0`` steps; ``weights``: the host sample weights in visiting order."""
+    ``t0`` steps; ``weights``: the host sample weights in visiting order.  ``make(m, s, t)``
+    gives the numbers of step t on a batch of m rows of size or weight sum s (e.g.
+    :func:`numbers` with the rule, the regulariser and eta bound); ``uses_step``: whether
+    they depend on t."""
     start = np.arange(0, n, batch_size)
     stop = np.minimum(start + batch_size, n)
     if weights is None:
@@ -182,9 +191,8 @@ def plan(rule: Rule, reg: Regulariser, eta: float, n: int, batch_size: int, t0: 
     t = t0 + np.cumsum(s != 0)  # a batch whose weights are all 0 is skipped
     # one set of numbers per distinct (m, s, t) -- t only where the rule's numbers use it
     keys = zip((stop - start).tolist(), s.tolist(),
-               np.maximum(t, 1).tolist() if rule.uses_step else [1] * len(t))
+               np.maximum(t, 1).tolist() if uses_step else [1] * len(t))
     index: dict[tuple[int, float, int], int] = {}
     which = [index.setdefault(key, len(index)) for key in keys]
-    table = [numbers(rule, reg, eta, kt, ks or 1.0, n, km, loss_scale)
-             for km, ks, kt in index]  # a skipped batch's numbers are never used
+    table = [make(km, ks or 1.0, kt) for km, ks, kt in index]  # a skipped batch's: unused
     return Plan(start.tolist(), stop.tolist(), s.tolist(), t.tolist(), which, table)
