@@ -457,3 +457,42 @@ def test_train_compiled_reports_compile_time_and_caches_the_programs(tmp_path):
     line = assert_one_line_error(xmlp_cmd(tmp_path, "train", "--backend", "numpy",
                                           "--compile", "--epochs", "1", *SMALL, env=env))
     assert "jax" in line
+
+
+# ----------------------------------------------------------------- several members
+def test_seeds_train_a_population_one_row_per_member(tmp_path):
+    """--seeds 0-4: five rows, the spread and the ensemble; each member's test accuracy is
+    what `xmlp train --seed K` prints."""
+    proc = xmlp_cmd(tmp_path, "train", "--seeds", "0-4", "--epochs", "2", *SMALL[:2],
+                    "--log", "members.json", "--plot", "members.png", "--save", "pop")
+    assert proc.returncode == 0, proc.stderr
+    rows = re.findall(r"^  ([0-4])\s+([0-4])\s+(\S+)%\s+(\S+)%\s+2\s+epochs$", proc.stdout, re.M)
+    assert [int(r[0]) for r in rows] == [0, 1, 2, 3, 4]
+    for label in ("mean", "sd", "std. error", "ensemble"):
+        assert re.search(rf"^  {re.escape(label)}\s+\S+", proc.stdout, re.M), label
+    single = xmlp_cmd(tmp_path, "train", "--seed", "3", "--epochs", "2", *SMALL[:2])
+    correct = int(TEST_COUNT.search(single.stdout).group(1))
+    assert float(rows[3][3]) == pytest.approx(correct / 10)  # percent of 1000
+    doc = json.loads((tmp_path / "members.json").read_text())
+    assert len(doc["members"]) == 5 and doc["summary"]["ensemble"]["test"] > 0
+    assert (tmp_path / "members.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert xmlp.load_population(tmp_path / "pop").seeds == [0, 1, 2, 3, 4]
+
+
+def test_a_list_of_eta_is_a_grid_on_one_seed(tmp_path):
+    proc = xmlp_cmd(tmp_path, "train", "--eta", "0.025,0.25,2.5", "--cost", "cross-entropy",
+                    "--epochs", "1", *SMALL, "--jsonl", "-q")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.splitlines()[-1])
+    assert [m["eta"] for m in summary["members"]] == [0.025, 0.25, 2.5]
+    assert {m["seed"] for m in summary["members"]} == {1}
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--seeds", "0-4", "--eta", "0.1,0.2"], "--eta has 2, --seeds has 5"),
+    (["--seeds", "2-1"], "expected seeds such as 0-4"),
+    (["--seeds", "0-1", "--batch-size", "10,20"], "--batch-size: expected a positive"),
+])
+def test_member_lists_that_cannot_be_are_usage_errors(tmp_path, args, message):
+    proc = xmlp_cmd(tmp_path, "train", "--epochs", "1", *args)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr

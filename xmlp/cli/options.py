@@ -66,6 +66,33 @@ def fraction(text: str) -> float:
     return value
 
 
+def per_member(kind):
+    """An option type that takes one value of ``kind`` or a comma list of them, one per
+    member of a population: ``'0.5'`` -> 0.5, ``'0.025,0.25,2.5'`` -> [0.025, 0.25, 2.5]."""
+    def parse(text: str):
+        parts = text.replace(" ", "").split(",")
+        values = [kind(p) for p in parts]  # an empty part is kind's error
+        return values[0] if len(values) == 1 else values
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def seeds(text: str) -> list[int]:
+    """Seeds as a list and ranges: '0-4' -> [0, 1, 2, 3, 4], '0,3,7', '0-2,9'."""
+    out: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        low, dash, high = part.partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            first, last = -1, -2
+        if first < 0 or last < first:
+            raise argparse.ArgumentTypeError(
+                f"expected seeds such as 0-4 or 0,3,7 (integers >= 0), got {text!r}")
+        out.extend(range(first, last + 1))
+    return out
+
+
 def sizes(text: str) -> list[int]:
     parts = text.replace(" ", "").split(",")
     try:

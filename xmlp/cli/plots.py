@@ -53,6 +53,35 @@ def plot_history(path: Path, records: list[dict], eval_name: str, title: str) ->
     fig.savefig(path, dpi=100)
 
 
+def plot_members(path: Path, histories: Sequence, labels: Sequence[str], eval_name: str,
+                 title: str) -> None:
+    """Every member's curves in one figure: training cost and evaluation accuracy per epoch,
+    one colour per member (as the book's chapter-3 figure compares learning rates)."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(11, 4.4), layout="constrained")
+    ax_cost, ax_acc = fig.subplots(1, 2)
+    for history, label in zip(histories, labels):
+        if history.training_cost:
+            ax_cost.plot(range(1, len(history.training_cost) + 1), history.training_cost,
+                         label=label)
+        if history.evaluation_accuracy:
+            ax_acc.plot(range(1, len(history.evaluation_accuracy) + 1),
+                        [100 * a for a in history.evaluation_accuracy], label=label)
+    ax_cost.set(title="Cost on the training data", xlabel="Epoch", ylabel="Cost per example")
+    ax_acc.set(title=f"Accuracy on the {eval_name} data", xlabel="Epoch",
+               ylabel="Accuracy (%)")
+    for ax in (ax_cost, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+
+
 def plot_misclassified(path: Path, images: np.ndarray, true: np.ndarray, pred: np.ndarray,
                        classes: Sequence[str], shape: tuple[int, int], n_wrong: int,
                        n: int) -> None:

@@ -27,6 +27,7 @@ from .data import (
     transform,
 )
 from .errors import CLIError, error, one_line, version, without_library_hint
+from .members import population_size, run_members
 from .plots import plot_history, require_matplotlib
 from .presets import train_config
 from .progress import Printer, Progress
@@ -37,8 +38,14 @@ MEMORY_HINT = ("a smaller network (--sizes), a smaller --batch-size or --dtype f
                "needs less")
 
 
-def add_train_options(p: argparse.ArgumentParser) -> None:
-    """The data, network, training and backend options of ``xmlp train``."""
+def add_train_options(p: argparse.ArgumentParser, members: bool = False) -> None:
+    """The data, network, training and backend options of ``xmlp train``; with
+    ``members``, --eta, --lmbda, --l1, --momentum and --dropout also take a comma list, one
+    value per member of a population (--seeds)."""
+    def each(kind):
+        return opt.per_member(kind) if members else kind
+
+    many = " (or a comma list: one value per member)" if members else ""
     opt.add_data_options(p, validation=True)
     g = p.add_argument_group("data transformations")
     g.add_argument("--expand", action="store_true",
@@ -65,14 +72,17 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=opt.positive_int, help="epochs (default: 30)")
     g.add_argument("--batch-size", type=opt.positive_int, help="mini-batch size (default: 10)")
-    g.add_argument("--eta", type=opt.positive_float,
+    g.add_argument("--eta", type=each(opt.positive_float),
                    help="learning rate (default: dataset preset; the book's rate for "
-                        "another cost: 3.0 quadratic, 0.5 otherwise; 0.001 with Adam)")
-    g.add_argument("--lmbda", type=opt.non_negative, default=0.0, help="L2 regularisation")
-    g.add_argument("--l1", type=opt.non_negative, default=0.0, help="L1 regularisation")
+                        "another cost: 3.0 quadratic, 0.5 otherwise; 0.001 with Adam)" + many)
+    g.add_argument("--lmbda", type=each(opt.non_negative), default=0.0,
+                   help="L2 regularisation" + many)
+    g.add_argument("--l1", type=each(opt.non_negative), default=0.0,
+                   help="L1 regularisation" + many)
     g.add_argument("--optimizer", choices=opt.OPTIMIZERS, default="sgd",
                    help="update rule: mini-batch SGD (with --momentum) or Adam")
-    g.add_argument("--momentum", type=opt.fraction, default=0.0, help="momentum coefficient mu")
+    g.add_argument("--momentum", type=each(opt.fraction), default=0.0,
+                   help="momentum coefficient mu" + many)
     g.add_argument("--nesterov", action="store_true", help="Nesterov momentum")
     g.add_argument("--beta1", type=opt.fraction, default=0.9,
                    help="Adam: decay rate of the first-moment estimate")
@@ -80,8 +90,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="Adam: decay rate of the second-moment estimate")
     g.add_argument("--epsilon", type=opt.positive_float, default=1e-8,
                    help="Adam: epsilon added to the root of the second moment")
-    g.add_argument("--dropout", type=opt.fraction, default=0.0,
-                   help="probability of dropping a hidden neuron")
+    g.add_argument("--dropout", type=each(opt.fraction), default=0.0,
+                   help="probability of dropping a hidden neuron" + many)
     g.add_argument("--schedule", type=opt.positive_int, metavar="N",
                    help="halve eta after N epochs without improvement; stop at eta/128")
     g.add_argument("--anneal", choices=ANNEALS,
@@ -91,6 +101,10 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="stop after N epochs without improvement, keep the best weights")
     g.add_argument("--seed", type=opt.non_negative_int, default=0,
                    help="seed of initial weights, mini-batch order and dropout (default: 0)")
+    if members:
+        g.add_argument("--seeds", type=opt.seeds, metavar="LIST",
+                       help="train one network per seed as one population, e.g. 0-4 or "
+                            "0,3,7: one row per member, their spread and their ensemble")
     opt.add_backend_options(p, dtype_default="float32")
     opt.add_compile_option(p)
 
@@ -105,11 +119,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     "normalized init and eta 0.1. Each epoch is evaluated on the validation "
                     "split if there is one, else on the test split.",
         formatter_class=opt.HelpFormatter)
-    add_train_options(train)
+    add_train_options(train, members=True)
     g = train.add_argument_group("output")
-    g.add_argument("--save", metavar="PATH", help="save the network (.json or .npz)")
+    g.add_argument("--save", metavar="PATH",
+                   help="save the network (.json or .npz); with several members, a folder "
+                        "of them")
     g.add_argument("--checkpoint", metavar="PATH",
-                   help="write the whole training state here after every epoch (atomically)")
+                   help="write the whole training state here after every epoch (atomically); "
+                        "with several members, a folder of checkpoints")
     g.add_argument("--resume", metavar="PATH",
                    help="continue from this checkpoint (same data and options; --epochs "
                         "counts the epochs already done)")
@@ -196,6 +213,9 @@ def run(args: argparse.Namespace) -> int:
     from ..backend import device_name, dtype_name, resolve
     from ..history import History
 
+    members = population_size(args)
+    if members is not None:
+        return run_members(args, members)
     out = Printer(args)
     check_outputs(args)
     if args.plot:
