@@ -327,3 +327,27 @@ def test_cli_usage_errors(capsys):
     assert xmlp_main(["reproduce", "--epochs", "0"]) == 2
     assert cli.run(_args("ch1-30", "--quick", "--backend", "nope")) == 1
     assert "nope" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ the band
+def test_the_band_as_one_population_equals_the_single_runs():
+    """run_band trains seeds 0-4 at once; each member is the run of its seed."""
+    results = recipes.run_band("ch1-30")
+    assert [r.seed for r in results] == [0, 1, 2, 3, 4]
+    assert all(r.in_band and r.quick for r in results)
+    for seed in (0, 3):
+        single = recipes.run("ch1-30", quick=True, seed=seed)
+        assert results[seed].accuracy == single.accuracy
+        assert results[seed].curve == single.curve and results[seed].epoch == single.epoch
+    separate = recipes.run_band("ch6-fc", seeds=[1], epochs=2)  # reports on another split
+    assert separate[0].curve == recipes.run("ch6-fc", quick=True, seed=1, epochs=2).curve
+
+
+def test_cli_quick_runs_the_band_as_one_population(capsys):
+    from xmlp.cli import main
+
+    assert main(["reproduce", "ch1-30", "--quick", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "seeds 0-4 trained as one population" in out
+    rows = [line for line in out.splitlines() if line.rstrip().endswith(("inside", "OUTSIDE"))]
+    assert len(rows) == 5 and all(line.rstrip().endswith("inside") for line in rows)

@@ -69,7 +69,7 @@ def run_members(args: argparse.Namespace, k: int) -> int:
     from ..backend import device_name, dtype_name, resolve
     from .data import resolve_device
     from .presets import train_config
-    from .train import describe, fit_kwargs, load_splits
+    from .runs import describe, fit_kwargs, load_splits
 
     out = Printer(args)
     check_folders(args)

@@ -1,7 +1,7 @@
 """``xmlp reproduce``: rerun one of the book's experiments and compare with its figure.
 
     xmlp reproduce --list                      # the recipes, their chapter and figure
-    xmlp reproduce ch1-30 --quick              # the embedded sample, seconds
+    xmlp reproduce ch1-30 --quick              # the embedded sample, seeds 0-4 at once
     xmlp reproduce ch3-l2 --plot curve.png     # the book's run on MNIST
     xmlp reproduce ch3-100 --dataset fashion-mnist
 
@@ -40,9 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                                       "(default: the recipe's, MNIST for the book's runs)")
     opt.add_backend_options(parser, dtype_default="float32")
     opt.add_compile_option(parser)
-    parser.add_argument("--seed", type=opt.non_negative_int, default=0,
+    parser.add_argument("--seed", type=opt.non_negative_int, default=None,
                         help="seed of initial weights, mini-batch order and dropout "
-                             "(default: 0)")
+                             "(default: 0; with --quick, the band's seeds 0-4 at once)")
     parser.add_argument("--epochs", type=opt.positive_int, metavar="N",
                         help="override the recipe's number of epochs")
     parser.add_argument("--plot", metavar="PNG",
@@ -117,11 +117,13 @@ def run(args: argparse.Namespace) -> int:
     say(f"{recipe.name}: {recipe.title}, on {data}")
     errors = (ValueError, TypeError, OSError, ImportError, BackendUnavailable,
               TrainingDiverged)
+    if args.quick and args.seed is None:
+        return _band(args, recipe, say, bar, errors, epochs)
     try:
         result = recipes.run(recipe, quick=args.quick, dataset=args.dataset,
                              backend=args.backend,
                              device=resolve_device(args.backend, args.device),
-                             dtype=args.dtype, seed=args.seed, epochs=args.epochs,
+                             dtype=args.dtype, seed=args.seed or 0, epochs=args.epochs,
                              plot=args.plot, callback=on_epoch, progress=bar,
                              data_dir=args.data_dir, download=not args.no_download,
                              compile=args.compile)
@@ -143,6 +145,57 @@ def run(args: argparse.Namespace) -> int:
     print(recipes.format_comparison(result), flush=True)
     if args.plot:
         say(f"wrote the learning curve to {args.plot}")
+    return 0
+
+
+def _band(args: argparse.Namespace, recipe, say, bar, errors, epochs: int) -> int:
+    """``--quick``: the band's seeds 0-4 as one population, each member against the band."""
+    from .. import TrainingInterrupted, recipes
+
+    seeds = [0, 1, 2, 3, 4]
+
+    def on_epoch(epoch: int, histories) -> None:
+        if bar is not None:
+            bar.close()
+        accuracy = [h.evaluation_accuracy[-1] for h in histories if h.epochs == epoch + 1]
+        say(f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  {recipe.evaluate_on} accuracy "
+            f"of seeds {seeds[0]}-{seeds[-1]}: " + " ".join(_pct(a) for a in accuracy))
+
+    try:
+        results = recipes.run_band(recipe, seeds=seeds, backend=args.backend,
+                                   device=resolve_device(args.backend, args.device),
+                                   dtype=args.dtype, epochs=args.epochs, progress=bar,
+                                   callback=on_epoch, compile=args.compile)
+    except (TrainingInterrupted, KeyboardInterrupt):
+        _error("interrupted")
+        return 130
+    except errors as exc:
+        if debugging():
+            raise
+        _error(exc)
+        return 1
+    finally:
+        if bar is not None:
+            bar.close()
+    say()
+    first = recipes.format_comparison(results[0]).splitlines()
+    keep = [line for line in first if not line.startswith(("  this run", "  quick band",
+                                                            "  epochs", "  backend", "  time"))]
+    lo, hi = results[0].band or (0.0, 1.0)
+    lines = [*keep, f"  quick band  [{_pct(lo)}, {_pct(hi)}] ({results[0].measured_on}, "
+                    f"{results[0].n_measured} images); seeds {seeds[0]}-{seeds[-1]} trained "
+                    "as one population:",
+             "  seed  this run  epoch  recorded  band"]
+    recorded = recipe.quick.seeds
+    for r in results:
+        mark = "inside" if r.in_band else "OUTSIDE"
+        seed = r.seed if r.seed is not None else 0
+        was = _pct(recorded[seed]) if seed < len(recorded) else "-"
+        lines.append(f"  {seed:<4}  {_pct(r.accuracy):>8}  {r.epoch:>5}  {was:>8}  {mark}")
+    r = results[0]
+    lines.append(f"  backend     {r.backend}, device {r.device}, {r.dtype}; "
+                 f"{r.seconds:.1f} s training for {len(results)} members")
+    print("\n".join(lines), flush=True)
     return 0
 
 

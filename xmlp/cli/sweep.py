@@ -27,6 +27,7 @@ from .data import check_distinct, check_writable, pct
 from .errors import CLIError, UsageError, one_line, version
 from .presets import train_config
 from .progress import Printer
+from .runs import add_train_options, fit_kwargs, load_splits, network_kwargs
 from .sweep_space import (
     DATA_OPTIONS,
     format_value,
@@ -36,7 +37,6 @@ from .sweep_space import (
     reproduce,
     train_actions,
 )
-from .train import add_train_options, fit_kwargs, load_splits, network_kwargs
 
 NAME = "sweep"
 MEMORY_HINT = ("fewer --workers, a smaller network (--sizes) or a smaller --batch-size "

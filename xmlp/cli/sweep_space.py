@@ -8,7 +8,7 @@ import shlex
 from typing import Any
 
 from .errors import UsageError, one_line
-from .train import add_train_options
+from .runs import add_train_options
 
 DATA_OPTIONS = ("dataset", "data_dir", "no_download", "validation", "expand", "downsample")
 _NOT_SWEPT = (*DATA_OPTIONS, "sizes", "backend", "device", "dtype", "compile")

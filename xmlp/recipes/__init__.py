@@ -36,9 +36,10 @@ matplotlib is imported only when a plot is asked for.
 
 from __future__ import annotations
 
+from ._band import run_band
 from ._recipe import RECIPES, SAMPLE, Quick, Recipe, Result, get
 from ._report import format_comparison, plot_result
 from ._run import DataMissing, run
 
-__all__ = ["RECIPES", "Recipe", "Quick", "Result", "DataMissing", "get", "run",
+__all__ = ["RECIPES", "Recipe", "Quick", "Result", "DataMissing", "get", "run", "run_band",
            "format_comparison", "plot_result", "SAMPLE"]
