@@ -1,5 +1,5 @@
-"""Sessions: tests(backend), bench(backend), conformance, gpu, fuzz, lint, docs.  The
-backends come from backends/.
+"""Sessions: tests(backend), bench(backend), bench-population, conformance, gpu, fuzz, lint,
+docs.  The backends come from backends/.
 
     nox -s tests                     # every backend (cupy skips without a GPU)
     nox -s "tests(backend='torch')"  # one backend
@@ -81,6 +81,16 @@ def bench(session: nox.Session, backend: str) -> None:
         _install_backend(session, "torch")
         _install_backend(session, "jax")
     session.run("python", "benchmarks/epoch.py", "--backend", backend, *session.posargs)
+
+
+@nox.session(name="bench-population")
+def bench_population(session: nox.Session) -> None:
+    """What a member of a population costs next to one network (benchmarks/population.py):
+    NumPy and JAX, eager and compiled, C1 and C3, K = 1, 4, 16, 64; ``nox -s
+    bench-population -- --quick``, or its options (``--backends numpy,torch``)."""
+    _install(session, "numpy", "bench")
+    _install_backend(session, "jax")
+    session.run("python", "benchmarks/population.py", *session.posargs)
 
 
 CONFORMANCE_TESTS = ["tests/test_conformance.py", "tests/test_oracles.py",

@@ -97,27 +97,29 @@ def main(argv: list[str] | None = None) -> int:
     date = datetime.date.today().isoformat()
     stem = pathlib.Path(args.out, f"compare-{sysinfo.machine_slug()}-{date}")
     command = " ".join(["python benchmarks/compare.py", *(argv or sys.argv[1:])])
-    doc = {"command": command, "base": revs["base"], "head": revs["head"],
+    doc = {"command": command, "date": date, "base": revs["base"], "head": revs["head"],
            "cpu": sysinfo.cpu_name(), "versions": sysinfo.versions(), "rounds": args.rounds,
            "repeat": args.repeat, "results": result}
     stem.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
-    lines = [f"# {revs['head']} against {revs['base']}: seconds per epoch", "",
-             f"`{command}`, {date}.  CPU: {doc['cpu']}.  "
+    md = markdown(doc)
+    stem.with_suffix(".md").write_text(md + "\n")
+    print(md)
+    return 0
+
+
+def markdown(doc: dict) -> str:
+    """The report: per (config, contender) both commits' seconds and the paired ratio."""
+    lines = [f"# {doc['head']} against {doc['base']}: seconds per epoch", "",
+             f"`{doc['command']}`, {doc['date']}.  CPU: {doc['cpu']}.  "
              + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()) + ".", "",
-             f"{args.rounds} rounds, each one run of `benchmarks/run.py` per commit (base, "
-             f"then head; each run the median of {args.repeat} timed epochs).  The ratio "
+             f"{doc['rounds']} rounds, each one run of `benchmarks/run.py` per commit (base, "
+             f"then head; each run the median of {doc['repeat']} timed epochs).  The ratio "
              "head / base is taken within each round, and its median over the rounds is "
              "reported with its range: a shared machine's speed drifts between rounds.", "",
              "| config | contender | base s/epoch | head s/epoch | head / base (median) "
              "| range |", "|---|---|---:|---:|---:|---|"]
-    for r in result:
+    for r in doc["results"]:
         lines.append(f"| {r['config']} | {r['contender']} | {r['base_seconds']:.3f} | "
                      f"{r['head_seconds']:.3f} | {r['ratio_median']:.3f} | "
                      f"{r['ratio_min']:.3f} - {r['ratio_max']:.3f} |")
-    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return "\n".join(lines)

@@ -13,15 +13,20 @@ wheels -- and skips what is missing.  The stages, in order, each under its own t
   conformance  the conformance files (noxfile.py's CONFORMANCE_TESTS) on the GPU cases,
                writing the report with the GPU columns (conformance-gpu.md / .json)
   bench        benchmarks/run.py: the GPU contenders (GPU_CONTENDERS) on C1, C3, C4
-               (bench-gpu.md / .json / .png)
+               (bench-gpu.json / .png; its table goes into summary.md, and
+               ``python benchmarks/report.py bench-gpu.json`` writes it again)
+  population   benchmarks/population.py: 64 C1 networks as one population on JAX's GPU,
+               compiled, against one network (population-gpu.json; its table goes into
+               summary.md)
   estimator    benchmarks/estimator.py: xmlp.sklearn on the GPU against scikit-learn
                (estimator-gpu.json; its table goes into summary.md)
   recipe       xmlp reproduce fashion-mnist: compiled on JAX's GPU (all 75 epochs), else
                20 epochs on the first GPU backend (data: $XMLP_DATA or
                Debian's dataset-fashion-mnist; never downloaded)
 
-Writes at most eight files under --out: gpu-check.log (every stage's command and output),
-the five reports above, estimator-gpu.json and summary.md, and prints the summary table
+Writes at most eight files under --out (what comes back from a lent machine):
+gpu-check.log (every stage's command and output), the reports above, estimator-gpu.json
+and summary.md, and prints the summary table
 (stage, status, seconds, key numbers) at the end.  Without a GPU it prints one line saying
 so and exits 0.  Exit status: 0 when every stage that ran passed, 1 otherwise.
 """
@@ -62,12 +67,12 @@ ESTIMATOR_CONTENDERS = ("xmlp-cupy", "xmlp-torch-cuda", "xmlp-jax-gpu", "sklearn
 #: Seconds each stage may take (full run, --quick run): about 8 and 2 minutes in all.
 #: The conformance files hold most of the GPU cases (168 tests per case, 15 elsewhere);
 #: eager JAX, one dispatch per operation, is the slowest of them.
-BUDGETS = {"tests": (60, 25), "conformance": (210, 35), "bench": (100, 40),
-           "estimator": (45, 20), "recipe": (60, 20)}
+BUDGETS = {"tests": (60, 25), "conformance": (180, 30), "bench": (95, 40),
+           "population": (40, 15), "estimator": (45, 20), "recipe": (60, 20)}
 
 #: Files written under --out (no stage writes anything else there).
 FILES = ("gpu-check.log", "summary.md", "conformance-gpu.md", "conformance-gpu.json",
-         "bench-gpu.md", "bench-gpu.json", "bench-gpu.png", "estimator-gpu.json")
+         "bench-gpu.json", "bench-gpu.png", "population-gpu.json", "estimator-gpu.json")
 
 PROBE = r"""
 import importlib.util, json
@@ -193,6 +198,14 @@ def plan(gpus: dict[str, bool], out: Path, quick: bool = False, workers: int = 0
         budget, f"{', '.join(bench)} on {BENCH_CONFIGS}",
         skip="" if bench else "no contender of GPU_CONTENDERS that benchmarks/contenders.py "
                               "knows runs on this machine's GPU backends"))
+    stages.append(Stage(
+        "population", ["python", "benchmarks/population.py", "--backends", "jax-compiled",
+                       "--device", "gpu", "--configs", "C1", "--members", "64",
+                       "--n-train", "12000" if quick else "60000",
+                       "--repeat", "1" if quick else "3", "--out", str(out),
+                       "--name", "population-gpu"],
+        BUDGETS["population"][which], "64 C1 networks compiled on JAX's GPU, against one",
+        skip="" if gpus.get("jax") else "JAX sees no GPU"))
     estimators = [c for c in ESTIMATOR_CONTENDERS if c == "sklearn" or gpus.get(_library(c))]
     stages.append(Stage(
         "estimator", ["python", "benchmarks/estimator.py", "--contenders",
@@ -286,6 +299,12 @@ def status_of(stage: str, code: int | None, output: str, out: Path) -> str:
         return "failed"
     if stage in ("tests", "conformance"):
         return "passed" if pytest_counts(output).get("passed") else "empty"
+    if stage == "population":
+        doc = out / "population-gpu.json"
+        rows = json.loads(doc.read_text())["rows"] if doc.exists() else []
+        if any("error" in r for r in rows):
+            return "failed"
+        return "passed" if any(r["members"] and "seconds" in r for r in rows) else "empty"
     path = {"bench": out / "bench-gpu.json", "estimator": out / "estimator-gpu.json"}.get(stage)
     if path is not None:
         records = json.loads(path.read_text())["records"] if path.exists() else []
@@ -303,6 +322,24 @@ def estimator_key(path: Path) -> str:
     return ", ".join(f"{r['contender']} {r['seconds_median']:.2f} s "
                      f"({r['test_accuracy']:.4f})" for r in doc["records"]) + \
         f" per fit of {doc['settings']['epochs']} epochs"
+
+
+def population_key(path: Path) -> str:
+    """The population's epoch against one network's: the issue asks for K = 64 C1 members in
+    at most twice the time of one run."""
+    if not path.exists():
+        return "no results"
+    rows = json.loads(path.read_text())["rows"]
+    single = next((r for r in rows if r["members"] == 0 and "seconds" in r), None)
+    parts = []
+    for r in rows:
+        if r["members"] and "seconds" in r and single:
+            parts.append(f"K={r['members']} {r['config']} {r['seconds']:.3f} s/epoch vs one "
+                         f"network {single['seconds']:.3f} s: "
+                         f"{r['seconds'] / single['seconds']:.2f}x")
+        elif "error" in r:
+            parts.append(f"K={r['members']} error: {r['error'][:120]}")
+    return "; ".join(parts) or "no population measured"
 
 
 def recipe_key(text: str) -> str:
@@ -385,6 +422,8 @@ def key_numbers(stage: Stage, output: str, out: Path) -> str:
         return bench_key(out / "bench-gpu.json")
     if stage.name == "estimator":
         return estimator_key(out / "estimator-gpu.json")
+    if stage.name == "population":
+        return population_key(out / "population-gpu.json")
     return recipe_key(output)
 
 
@@ -439,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         log.write(f"{command}, {dt.datetime.now().astimezone().isoformat(timespec='seconds')}"
                   f"\n" + "".join(f"{b}: {'GPU' if ok else 'no GPU'} ({why})\n"
                                   for b, (ok, why) in gpus.items()))
-        estimator_md = ""
+        tables: dict[str, str] = {}
         for stage in stages:
             if stage.skip:
                 results.append(Result(stage.name, "skipped", 0.0, stage.skip))
@@ -452,14 +491,16 @@ def main(argv: list[str] | None = None) -> int:
             status = status_of(stage.name, code, output, out)
             key = key_numbers(stage, output, out)
             if status in ("failed", "timeout") and stage.name in ("estimator", "recipe",
-                                                                  "bench"):
+                                                                  "bench", "population"):
                 last = [l for l in output.strip().splitlines() if l.strip()][-1:]
                 key = f"{key}; {last[0][:200]}" if last else key
             results.append(Result(stage.name, status, seconds, key))
             print(f"{stage.name}: {status} in {seconds:.0f} s: {key}", flush=True)
-            md = out / "estimator-gpu.md"  # its table goes into summary.md
-            if stage.name == "estimator" and md.exists():
-                estimator_md = md.read_text()
+            # these tables go into summary.md: at most eight files come back
+            md = out / {"estimator": "estimator-gpu.md", "bench": "bench-gpu.md",
+                        "population": "population-gpu.md"}.get(stage.name, "-")
+            if md.name != "-" and md.exists():
+                tables[stage.name] = md.read_text()
                 md.unlink()
     table = summary_table(results)
     total = time.perf_counter() - started
@@ -468,8 +509,10 @@ def main(argv: list[str] | None = None) -> int:
               ""]
     header += [f"- {b}: {'GPU' if ok else 'no GPU'} ({why})" for b, (ok, why) in gpus.items()]
     summary = "\n".join(header + ["", table, ""])
-    if estimator_md:
-        summary += "\n## Estimator benchmark\n\n" + estimator_md
+    titles = {"bench": "Epoch benchmark", "population": "Populations",
+              "estimator": "Estimator benchmark"}
+    for name, md in tables.items():
+        summary += f"\n## {titles[name]}\n\n" + md
     (out / "summary.md").write_text(summary)
     print()
     print(table)

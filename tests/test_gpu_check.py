@@ -55,9 +55,12 @@ def test_without_a_gpu_it_says_so_in_one_line(tmp_path, gc):
 def test_plan_runs_the_stages_in_order_on_the_gpu_cases(gc):
     stages = gc.plan(ALL, Path("/o"), workers=4, contenders=KNOWN,
                      conformance_files=CONFORMANCE)
-    assert [s.name for s in stages] == ["tests", "conformance", "bench", "estimator", "recipe"]
+    assert [s.name for s in stages] == ["tests", "conformance", "bench", "population",
+                                        "estimator", "recipe"]
     assert not any(s.skip for s in stages)
-    tests, conformance, bench, estimator, recipe = stages
+    tests, conformance, bench, population, estimator, recipe = stages
+    assert population.argv[population.argv.index("--members") + 1] == "64"
+    assert population.argv[population.argv.index("--device") + 1] == "gpu"
     for s in (tests, conformance):
         k = s.argv[s.argv.index("-k") + 1]
         assert k == "cupy or torch-cuda or jax-gpu"

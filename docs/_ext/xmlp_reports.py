@@ -4,7 +4,8 @@ Before Sphinx reads the sources this writes ``docs/reports/generated/`` (not in 
 Markdown page per results document in ``benchmarks/results/`` and one for the conformance
 report, made by the same functions that wrote the committed ``.md`` files
 (``benchmarks/report.py``, ``benchmarks/estimator.py``, ``benchmarks/sweep.py``,
-``tests/conformance_report.py``), plus each benchmark's bar chart.  The site therefore
+``benchmarks/population.py``, ``benchmarks/compare.py``, ``tests/conformance_report.py``),
+plus each epoch benchmark's bar chart.  The site therefore
 shows exactly the numbers the repository holds.
 """
 
@@ -39,6 +40,10 @@ def _kind(path: pathlib.Path, doc: dict) -> str | None:
         return "conformance"
     if doc.get("kind") == "sweep" or path.name.startswith("sweep-"):
         return "sweep"
+    if doc.get("kind") == "population":
+        return "population"
+    if path.name.startswith("compare-"):
+        return "compare"
     if path.name.startswith("estimator-"):
         return "estimator"
     if "records" in doc and "runs" in doc:
@@ -62,6 +67,10 @@ def render(path: pathlib.Path) -> tuple[str, str, str] | None:
         md = sweep._markdown(doc, workers)
     elif kind == "estimator":
         md = _module(ROOT / "benchmarks", "estimator").markdown(doc)
+    elif kind == "population":
+        md = _module(ROOT / "benchmarks", "population").markdown(doc)
+    elif kind == "compare":
+        md = _module(ROOT / "benchmarks", "compare").markdown(doc)
     else:
         report = _module(ROOT / "benchmarks", "report")
         md = report.markdown(doc)
