@@ -3,7 +3,7 @@
 The full mini-batches of an epoch are one XLA program (with a progress bar, about
 ``PROGRESS_CALLS`` programs' worth of calls); the short last batch is a program of its own.
 The per-step host inputs (rows, dropout masks, shift codes, the step's numbers) are made on
-the host by :func:`epoch_inputs`, exactly as the eager loop uses them, and go over in one
+the host by ``epoch_inputs``, exactly as the eager loop uses them, and go over in one
 explicit ``jax.device_put`` per call; nothing else crosses.  Programs are compiled ahead of
 time once per process per (what the step's arithmetic is, shapes) and kept in
 ``_PROGRAMS``; JAX's persistent cache (``~/.cache/xmlp/jax``, ``$XMLP_JAX_CACHE`` to move

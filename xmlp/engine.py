@@ -3,7 +3,7 @@ compiled, for :meth:`xmlp.Network.fit` and the scikit-learn estimators alike.
 
 An epoch is fixed by what the host drew for it -- the visiting order, the dropout masks,
 the shift/flip codes (all from the front end's seeded generator) -- and by its learning
-rate.  From those the engine makes the epoch's :class:`Plan` on the host: the rows of each
+rate.  From those the engine makes the epoch's :class:`~xmlp.step.Plan` on the host: the rows of each
 batch, its size s (or the sum of its sample weights: scikit-learn's convention, in which a
 batch of weight 0 is skipped), the step count t after it, and the step's host numbers
 (:func:`xmlp.step.numbers`, once per distinct (s, t)).  Then it takes ``ceil(n / m)``
@@ -20,7 +20,7 @@ steps from its :class:`TrainState`, one of two ways with the same numbers:
   recompiling.
 
 The engine never writes into a network: it reads the network's public settings and
-parameters once, keeps the current :class:`TrainState` in :attr:`Engine.state` (after every
+parameters once, keeps the current :class:`TrainState` in ``Engine.state`` (after every
 step eager, after every call compiled, so an interrupted epoch keeps its last whole step)
 and the caller puts ``state.params`` back with ``net.params = ...``.
 """
@@ -107,7 +107,7 @@ class Engine:
         The mini-batch size.
     regulariser : xmlp.regulariser.Regulariser, optional
         L2 / L1 and their convention (default: none).
-    augment : xmlp.augment.Augment, optional
+    augment : Augment, optional
         Random shifts / flips of every mini-batch (the codes come with each epoch).
     loss_scale : float, optional
         When given, :meth:`epoch` also returns scikit-learn's summed batch losses (each
@@ -169,7 +169,7 @@ class Engine:
         order per member) at learning rate ``eta`` (one per member for a population).
         ``masks``: one host (n, n_l) array per hidden layer ((K, n, n_l) per member),
         inverted-dropout masks in visiting order (batch k uses rows k..k+m); ``codes``:
-        (n,) shift/flip codes.  Advances :attr:`state`; returns the summed batch losses
+        (n,) shift/flip codes.  Advances ``state``; returns the summed batch losses
         (with ``loss_scale``) or None."""
         w = data.weights
         n = data.n if order is None else order.shape[-1]  # rows of the set, or of each member's

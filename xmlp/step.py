@@ -45,7 +45,7 @@ __all__ = ["Spec", "Data", "Batch", "Numbers", "LossNumbers", "Plan", "gather", 
 @dataclass(frozen=True)
 class Spec:
     """What a step's arithmetic is, as opposed to its numbers: the network's activations
-    and cost, the update rule and the augmentation.  :attr:`key` is what a compiled
+    and cost, the update rule and the augmentation.  ``key`` is what a compiled
     program depends on (a rule's kind, not its hyper-parameters)."""
 
     hidden: Activation
