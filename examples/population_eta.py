@@ -55,7 +55,7 @@ def main():
     seeds.fit(*data.train, epochs=args.epochs, batch_size=10, eta=0.5, lmbda=0.5,
               evaluation_data=data.validation)
     members = seeds.member_accuracy(*data.test)
-    print(f"\nfive seeds at eta 0.5, test accuracy: "
+    print("\nfive seeds at eta 0.5, test accuracy: "
           + ", ".join(f"{100 * a:.1f}%" for a in members)
           + f"; mean {100 * statistics.fmean(members):.2f}%, sd "
             f"{100 * statistics.stdev(members):.2f} points; their ensemble "

@@ -227,7 +227,8 @@ class Population:
         ``checkpoint`` / ``resume`` name a folder holding one checkpoint per member
         (``member-K.ckpt``, each the checkpoint of that member's own run).
         ``max_members``: train at most this many members at once (default: as many as
-        :data:`xmlp.population.MEMBER_BYTES` allows); ``callback(epoch, histories)`` after every epoch.
+        :data:`xmlp.population.MEMBER_BYTES` allows); ``callback(epoch, histories)``
+        after every epoch.
 
         Raises
         ------
@@ -265,8 +266,8 @@ class Population:
         return histories
 
     def _chunk_size(self, X: Any, options: dict[str, Any]) -> int:
-        """How many members fit in :data:`xmlp.population.MEMBER_BYTES` at once: each member's parameters
-        with its rule state and gradients, and its epoch's draws (order, dropout masks)."""
+        """How many members fit in ``MEMBER_BYTES`` at once: each member's parameters with
+        its rule state and gradients, and its epoch's draws (order, dropout masks)."""
         budget = int(os.environ.get("XMLP_POPULATION_BYTES", MEMBER_BYTES))
         n = len(X) if hasattr(X, "__len__") else X.shape[0]
         item = np.dtype(dtype_name(self.dtype)).itemsize
