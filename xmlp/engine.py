@@ -6,8 +6,8 @@ the shift/flip codes (all from the front end's seeded generator) -- and by its l
 rate.  From those the engine makes the epoch's :class:`~xmlp.step.Plan` on the host: the
 rows of each batch, its size s (or the sum of its sample weights: scikit-learn's
 convention, in which a batch of weight 0 is skipped), the step count t after it, and the
-step's host numbers (:func:`xmlp.step.numbers`, once per distinct (s, t)).  Then it takes ``ceil(n / m)``
-steps from its :class:`TrainState`, one of two ways with the same numbers:
+step's host numbers (:func:`xmlp.step.numbers`, once per distinct (s, t)).  Then it takes
+``ceil(n / m)`` steps from its :class:`TrainState`, one of two ways with the same numbers:
 
 * **eager** -- a Python loop over :func:`~xmlp.step.gather` and :func:`~xmlp.step.step`,
   one array operation at a time, on every backend;
