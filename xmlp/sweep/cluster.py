@@ -106,8 +106,10 @@ class _Scattered:
     ref: Any  # distributed.Future
 
 
-def _result(future) -> dict:
+def _results(future, n: int) -> list[dict]:
+    """The results of a finished task running ``n`` trials (one trial, or a pack)."""
     try:
-        return future.result()
+        out = future.result()
     except Exception as exc:  # noqa: BLE001 - a worker lost too often, a cancelled task
-        return {"state": "failed", "error": _describe(exc)}
+        return [{"state": "failed", "error": _describe(exc)} for _ in range(n)]
+    return out if isinstance(out, list) else [out]
