@@ -92,6 +92,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--resources", action="append", metavar="NAME=N",
                    help="Dask resources each trial needs (repeatable), e.g. GPU=1 for "
                         "workers started with --resources GPU=1")
+    g.add_argument("--pack", type=opt.positive_int, default=1, metavar="K",
+                   help="train up to K trials of the same shape as one population on a "
+                        "worker (xmlp.Population): trials that differ only in eta, lmbda, "
+                        "l1, momentum, dropout, early stopping, schedule or seed; each is "
+                        "still recorded, pruned and resumed as its own trial (default: 1, "
+                        "one trial per task)")
     g.add_argument("--heartbeat", type=opt.positive_float, default=2.0, metavar="SECONDS",
                    help="how often running trials are marked alive; the trials of a killed "
                         "sweep are retried once 3 beats are missed")
@@ -142,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"xmlp sweep needs Dask and Optuna ({missing}): {INSTALL}") from None
     import optuna
 
-    from ..sweep.study import _sqlite_file, check_storage
+    from ..sweep.study import _ATTR, _sqlite_file, check_storage
 
     out = Printer(args)
     actions = train_actions()
@@ -211,7 +217,8 @@ def run(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     workers = None if args.scheduler else args.workers
     where = args.scheduler or f"a local cluster of {workers or library._cores()} workers"
-    out.say(f"  storage {storage}; trials run on {where}")
+    packs = f", in packs of up to {args.pack} trials" if args.pack > 1 else ""
+    out.say(f"  storage {storage}; trials run on {where}{packs}")
 
     show_bar = (args.progress or sys.stderr.isatty()) and not args.quiet
     result = library.run(
@@ -219,7 +226,8 @@ def run(args: argparse.Namespace) -> int:
         prune=args.prune, metric=metric, workers=workers, scheduler=args.scheduler,
         storage=storage, study=args.study, resources=resources or None,
         configure=functools.partial(_configure, args, cfg["sizes"]),
-        heartbeat=args.heartbeat, progress=show_bar, on_message=lambda m: out.say(f"  {m}"))
+        heartbeat=args.heartbeat, progress=show_bar, pack=args.pack,
+        on_message=lambda m: out.say(f"  {m}"))
     out.say(f"  study {result.study.study_name}: {result.ran} trial"
             f"{'' if result.ran == 1 else 's'} run now, {len(result.rows)} in the table "
             f"({time.perf_counter() - t0:.1f} s)")
@@ -247,7 +255,10 @@ def run(args: argparse.Namespace) -> int:
     out.say(f"best: trial {best['trial']}, {metric} {_shown(metric, best[metric])} with "
             + ", ".join(f"{p.replace('_', '-')}={format_value(v)}" for p, v in params.items()))
     out.say(f"reproduce: {reproduce(args, params, actions)}")
-    out.say("  (bit for bit with the workers' BLAS setting: prefix it with "
+    packed = any(t.number == best["trial"] and t.user_attrs.get(_ATTR, {}).get("pack")
+                 for t in result.study.get_trials(deepcopy=False))
+    exactly = "to 1e-12, as it trained in a pack," if packed else "bit for bit"
+    out.say(f"  ({exactly} with the workers' BLAS setting: prefix it with "
             "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1)")
     if problems:
         raise CLIError("; ".join(problems))

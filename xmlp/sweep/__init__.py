@@ -20,7 +20,8 @@ Exactness.  Every trial starts from the same ``seed`` unless ``seed`` itself is 
 trial's result is the one a serial ``Network.fit`` (or ``xmlp train``) with its settings
 gives, whatever the number of workers and the order in which trials finish -- bit for bit
 under the workers' BLAS setting (one thread; float32 sums taken by several BLAS threads
-round differently).
+round differently).  Trials trained in a pack (``pack=K``: up to K trials of one shape as
+one ``xmlp.Population``) give that result to 1e-12, not promised bit for bit.
 
 Faults.  Each trial writes an xmlp checkpoint after every epoch.  A worker killed mid-trial
 loses nothing: Dask runs the task again elsewhere and it resumes from the checkpoint to the
@@ -43,6 +44,8 @@ One module per job, each importing only the ones above it:
   retried, trials still to run, results recorded;
 * ``results``: the table of a study's trials, best first; :class:`SweepResult`;
 * ``trial``: one trial on a worker: ``Network.fit`` with checkpoints, pruning reports;
+* ``pack``: trials of one shape as one ``Population.fit`` on a worker, each member
+  reported, pruned and recorded as its own trial; what may share a pack;
 * ``cluster``: Dask: the cluster or client, resources, data sent to the workers;
 * ``driver``: :func:`run`: the loop asking Optuna for trials, running them on Dask,
   telling Optuna their results.

@@ -16,9 +16,13 @@ from typing import Any
 import distributed
 from optuna.trial import TrialState
 
-from .cluster import _check_resources, _connect, _data_source, _result
+from ..population_fit import VARYING
+from .cluster import _check_resources, _connect, _data_source, _results
+from .pack import _pack, _run_pack, _shape
 from .results import SweepResult, table
 from .space import (
+    FIT_KEYS,
+    NETWORK_KEYS,
     _data_key,
     _definition,
     _distributions,
@@ -51,7 +55,7 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
         checkpoint_dir: str | os.PathLike | None = None,
         resources: Mapping[str, float] | None = None,
         configure: Callable[[dict], tuple[dict, dict]] | None = None,
-        heartbeat: float = 2.0, progress: bool = False,
+        heartbeat: float = 2.0, progress: bool = False, pack: int = 1,
         on_message: Callable[[str], None] | None = None) -> SweepResult:
     """Run (or resume) a sweep and return its :class:`SweepResult`.
 
@@ -122,6 +126,19 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
         trials count as stale after three missed beats.
     progress : bool, default False
         Show a progress bar over the trials (stderr).
+    pack : int, default 1
+        Train up to ``pack`` trials of the same shape as one ``xmlp.Population`` on a
+        worker: Optuna is asked for trials ``pack`` at a time, and each member is reported,
+        pruned, recorded and resumed as its own trial.  Trials share a pack when their
+        network settings other than the seed and their ``fit`` settings other than those
+        a population takes per member (eta, lmbda, l1, momentum, dropout, early stopping,
+        schedule, divergence factor) agree; grid values of any other setting make groups
+        of their own, and a range of one (random or TPE search) runs the sweep unpacked.
+        A grid or random search gives every trial the result of the unpacked sweep to
+        1e-12 (not promised bit for bit).  A TPE search asks up to ``pack`` times as many
+        trials before the first is told, so its sampler (constant liar) sees fewer
+        finished trials and chooses differently.  The recorded result of a trial trained
+        in a pack (its ``xmlp_sweep`` user attribute) lists the pack's trials (``pack``).
     on_message : callable, optional
         Called with the sweep's notes (study resumed, stale trials retried, ...).
 
@@ -136,9 +153,9 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
         For an unknown ``search``, ``prune`` or ``metric``; nothing to sweep; a range with
         a grid search; a parameter given both as grid values and as a range, or one that
         cannot be swept (without ``configure``); an empty grid or one that repeats a
-        value; a bad range; ``trials`` or ``heartbeat`` that is not positive; a study of
-        that name in ``storage`` that holds another sweep; or ``resources`` that no worker
-        offers.
+        value; a bad range; ``trials`` or ``pack`` that is not a positive integer;
+        ``heartbeat`` that is not positive; a study of that name in ``storage`` that holds
+        another sweep; or ``resources`` that no worker offers.
     TypeError
         For ``data`` that is neither a name, a loader nor a dataset, grid values that are
         not numbers, strings, booleans or None, or a ``storage`` that is not a URL.
@@ -159,6 +176,7 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
     (Skipped in the doctests: it starts a Dask cluster of worker processes.)
     """
     say = on_message or (lambda text: log.info("%s", text))
+    pack = _positive(pack, "pack")
     fit = dict(fit or {})
     network = {"seed": 0, **network}  # one seed for every trial unless seed is swept
     grid = {k: list(v) for k, v in (grid or {}).items()}
@@ -179,6 +197,12 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
     if not heartbeat > 0:
         raise ValueError(f"heartbeat must be a positive number of seconds, got {heartbeat}")
 
+    fixed = sorted(k for k in space if k in {*NETWORK_KEYS, *FIT_KEYS} - {*VARYING, "seed"})
+    if pack > 1 and fixed:
+        say(f"no packs: {', '.join(fixed)} drawn from a range differ from trial to trial and "
+            "cannot vary within a population; the trials run one by one")
+        pack = 1
+
     rdb = _rdb_storage(storage, heartbeat)
     the_study = _open_study(rdb, study_name, definition, trials)
     _recover(the_study, rdb, heartbeat, say)
@@ -192,7 +216,7 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
             source = _data_source(dask_client, data, network, data_key)
             ran = _drive(dask_client, the_study, rdb, definition,
                          _distributions(grid, space, search), n_total, source, configure,
-                         checkpoint_dir, resources, heartbeat, progress, say)
+                         checkpoint_dir, resources, heartbeat, progress, say, pack)
     for folder in (checkpoint_dir, checkpoint_dir.parent)[:own_folders]:
         try:
             folder.rmdir()
@@ -204,27 +228,52 @@ def run(data: Any, network: Mapping[str, Any], fit: Mapping[str, Any] | None = N
 
 
 def _drive(client, study, rdb, definition, distributions, n_total, source, configure,
-           checkpoint_dir: Path, resources, heartbeat, progress, say) -> int:
-    """Ask Optuna for trials, run them on Dask, tell Optuna the results."""
-    pending: dict[Any, Any] = {}  # future -> optuna Trial
+           checkpoint_dir: Path, resources, heartbeat, progress, say, pack: int = 1) -> int:
+    """Ask Optuna for trials, run them on Dask (alone, or ``pack`` of one shape at a time),
+    tell Optuna the results."""
+    pending: dict[Any, list] = {}  # future -> the optuna Trials it runs
+    waiting: dict[str, list] = {}  # shape -> [(trial, job)] asked, not yet submitted
     bar = _Bar(study, n_total, definition) if progress else None
     ran = 0
+
+    def asked() -> list:
+        return [t for group in waiting.values() for t, _ in group]
+
+    def next_group() -> list | None:
+        """Trials to submit together: ask until a shape has ``pack`` trials, or nothing is
+        left to ask, or enough trials wait (then the largest group goes as it is)."""
+        limit = pack * capacity
+        while (not any(len(g) >= pack for g in waiting.values())
+               and sum(map(len, waiting.values())) < limit
+               and _outstanding(study, definition, n_total) > 0):
+            with warnings.catch_warnings():  # heartbeats: recorded by this loop
+                warnings.filterwarnings("ignore", "Heartbeat of storage")
+                trial = study.ask(distributions)
+            rdb.record_heartbeat(trial._trial_id)
+            job = _job(trial, rdb.url, study.study_name, definition, configure,
+                       checkpoint_dir, source.key)
+            waiting.setdefault(_shape(job), []).append((trial, job))
+        if not waiting:
+            return None
+        shape = max(waiting, key=lambda s: min(len(waiting[s]), pack))  # full, else largest
+        group, rest = waiting[shape][:pack], waiting[shape][pack:]
+        if rest:
+            waiting[shape] = rest
+        else:
+            del waiting[shape]
+        return group
+
     try:
         while True:
-            # One trial more than the workers' threads: a worker that finishes starts the
+            # One task more than the workers' threads: a worker that finishes starts the
             # queued one at once instead of waiting for Optuna's bookkeeping here.
             capacity = sum(client.nthreads().values()) + 1
-            while len(pending) < capacity and _outstanding(study, definition, n_total) > 0:
-                with warnings.catch_warnings():  # heartbeats: recorded by this loop
-                    warnings.filterwarnings("ignore", "Heartbeat of storage")
-                    trial = study.ask(distributions)
-                rdb.record_heartbeat(trial._trial_id)
-                job = _job(trial, rdb.url, study.study_name, definition, configure,
-                           checkpoint_dir, source.key)
-                future = client.submit(_run_trial, job, source.ref, pure=False,
-                                       key=f"xmlp-trial-{trial.number}-{uuid.uuid4().hex[:8]}",
-                                       resources=dict(resources) if resources else None)
-                pending[future] = trial
+            while len(pending) < capacity:
+                group = next_group()
+                if group is None:
+                    break
+                trials = [t for t, _ in group]
+                pending[_submit(client, group, checkpoint_dir, source, resources)] = trials
             if not pending:
                 break
             try:
@@ -232,22 +281,38 @@ def _drive(client, study, rdb, definition, distributions, n_total, source, confi
                                  return_when="FIRST_COMPLETED")
             except (TimeoutError, distributed.TimeoutError):
                 pass
-            for trial in pending.values():
+            for trial in [t for trials in pending.values() for t in trials] + asked():
                 rdb.record_heartbeat(trial._trial_id)
             for future in [f for f in pending if f.done()]:
-                trial = pending.pop(future)
-                _tell(study, trial, _result(future), say)
+                trials = pending.pop(future)
+                for trial, result in zip(trials, _results(future, len(trials))):
+                    if result.get("state") != "recorded":  # pruned: the worker told it
+                        _tell(study, trial, result, say)
+                    ran += 1
                 future.release()  # a lost worker must not recompute a finished trial
-                ran += 1
                 if bar is not None:
                     bar.update(study)
     except BaseException:
-        _abandon(study, client, pending)
+        _abandon(study, client, list(pending),
+                 [t for trials in pending.values() for t in trials] + asked())
         raise
     finally:
         if bar is not None:
             bar.close()
     return ran
+
+
+def _submit(client, group: list, checkpoint_dir: Path, source, resources):
+    """One task: a trial alone, or a pack of trials of one shape."""
+    trials, jobs = [t for t, _ in group], [j for _, j in group]
+    tag = uuid.uuid4().hex[:8]
+    options = {"pure": False, "resources": dict(resources) if resources else None}
+    if len(group) == 1:
+        return client.submit(_run_trial, jobs[0], source.ref,
+                             key=f"xmlp-trial-{trials[0].number}-{tag}", **options)
+    numbers = "-".join(str(t.number) for t in trials)
+    return client.submit(_run_pack, _pack(jobs, checkpoint_dir), source.ref,
+                         key=f"xmlp-pack-{numbers}-{tag}", **options)
 
 
 class _Bar:

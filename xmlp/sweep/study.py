@@ -31,7 +31,9 @@ def _sampler(definition: dict, seed: int):
         return _GridSampler(definition["grid"], seed=seed)
     if definition["search"] == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
+    # Constant liar (Optuna's default since 5.0, asked for by name): a trial asked while
+    # others run -- a pack's K trials are asked before any is told -- avoids their settings.
+    return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
 
 def _pruner(name: str, max_epochs: int):
@@ -215,7 +217,7 @@ def _superseded(trials) -> set[int]:
 def _tell(study, trial, result: dict, say) -> None:
     state = result["state"]
     keys = ("metrics", "epochs", "stop_reason", "seconds", "history", "evaluation",
-            "resumed_from", "error")
+            "resumed_from", "error", "pack")
     # One attribute, one write: with SQLite every write is a commit.
     trial.set_user_attr(_ATTR, {k: result[k] for k in keys if result.get(k) is not None})
     try:
@@ -229,24 +231,25 @@ def _tell(study, trial, result: dict, say) -> None:
         say(f"trial {trial.number}: could not record its result ({exc})")
 
 
-def _abandon(study, client, pending) -> None:
+def _abandon(study, client, futures, trials) -> None:
     """Interrupted: stop the running trials and queue them again (Optuna's retry callback),
-    so that the next run of the sweep takes them up at once."""
-    if not pending:
+    so that the next run of the sweep takes them up at once.  ``trials``: those of the
+    running ``futures`` and those asked but not yet submitted (a pack still filling)."""
+    if not trials:
         return
     try:
-        client.cancel(list(pending))
+        client.cancel(list(futures))
     except Exception:  # noqa: BLE001 - the cluster may be gone already
         pass
     retry = study._storage.get_heartbeat_stale_trial_callback()
-    for trial in pending.values():
+    for trial in trials:
         try:
             frozen = study.tell(trial, state=TrialState.FAIL)
             if retry is not None:
                 with _quiet_experimental():
                     retry(study, frozen)
-        except Exception:  # noqa: BLE001 - the next run's heartbeat check catches it
-            pass
+        except Exception:  # noqa: BLE001 - recorded already (a pruned pack member), or
+            pass  # the next run's heartbeat check catches it
 
 
 def _default_checkpoints(storage: str, study: str) -> Path:

@@ -85,6 +85,21 @@ def _split_pairs(data) -> dict[str, tuple]:
     return out
 
 
+def _prepare(job: _Job, data) -> tuple[dict[str, tuple], str | None]:
+    """The data's splits and the name of the one each epoch is evaluated on; refuses a
+    metric on a split the data lack."""
+    splits = _split_pairs(data)
+    eval_name = "validation" if "validation" in splits else (
+        "test" if "test" in splits else None)
+    metric_split: str | None = job.metric.rsplit("_", 1)[0]
+    if metric_split == "evaluation":
+        metric_split = eval_name
+    if metric_split is None or metric_split not in splits:
+        raise ValueError(f"metric {job.metric!r}: the data have no "
+                         f"{metric_split or 'evaluation'} split")
+    return splits, eval_name
+
+
 def _run_trial(job: _Job, data) -> dict:
     """Run one trial on a worker: ``Network.fit`` with a checkpoint after every epoch,
     resumed when a previous attempt left one.  Never raises: failures are results."""
@@ -99,15 +114,7 @@ def _run_trial(job: _Job, data) -> dict:
         data = data.get()
     reporter = None
     try:
-        splits = _split_pairs(data)
-        eval_name = "validation" if "validation" in splits else (
-            "test" if "test" in splits else None)
-        metric_split: str | None = job.metric.rsplit("_", 1)[0]
-        if metric_split == "evaluation":
-            metric_split = eval_name
-        if metric_split is None or metric_split not in splits:
-            raise ValueError(f"metric {job.metric!r}: the data have no "
-                             f"{metric_split or 'evaluation'} split")
+        splits, eval_name = _prepare(job, data)
         kwargs = dict(job.network)
         kwargs["device"] = parse_device(kwargs.get("backend", "numpy"), kwargs.get("device"))
         net = Network(**kwargs)
@@ -137,21 +144,31 @@ def _run_trial(job: _Job, data) -> dict:
         else:
             Path(job.checkpoint).unlink(missing_ok=True)
             hist = getattr(exc, "history", None)
-            return {"state": "failed", "error": _describe(exc) if not isinstance(
-                exc, TrainingDiverged) else " ".join(str(exc).split()),
-                "history": None if hist is None else _curves(hist),
-                "epochs": None if hist is None else hist.epochs,
-                "stop_reason": None if hist is None else hist.stop_reason}
-    metrics = _metrics(net, splits, job, eval_name)
+            return _failed(_describe(exc) if not isinstance(exc, TrainingDiverged)
+                           else " ".join(str(exc).split()), hist)
     Path(job.checkpoint).unlink(missing_ok=True)
-    out = {"state": state, "metrics": metrics, "value": metrics[_concrete(job.metric,
-                                                                          eval_name)],
-           "epochs": history.epochs,
-           "stop_reason": "pruned" if state == "pruned" else history.stop_reason,
-           "seconds": sum(history.seconds), "history": _curves(history),
-           "evaluation": eval_name, "resumed_from": resumed_from,
-           "wall_seconds": time.perf_counter() - t0}
-    return out
+    return _finished(net, history, state, splits, job, eval_name, resumed_from, t0)
+
+
+def _finished(net, history: History, state: str, splits: dict, job: _Job,
+              eval_name: str | None, resumed_from: int | None, t0: float) -> dict:
+    """The result of a trial that completed or was pruned: ``net`` is its network then."""
+    metrics = _metrics(net, splits, job, eval_name)
+    return {"state": state, "metrics": metrics,
+            "value": metrics[_concrete(job.metric, eval_name)],
+            "epochs": history.epochs,
+            "stop_reason": "pruned" if state == "pruned" else history.stop_reason,
+            "seconds": sum(history.seconds), "history": _curves(history),
+            "evaluation": eval_name, "resumed_from": resumed_from,
+            "wall_seconds": time.perf_counter() - t0}
+
+
+def _failed(error: str, history: History | None) -> dict:
+    """The result of a trial that raised or diverged, with its curves up to then."""
+    return {"state": "failed", "error": error,
+            "history": None if history is None else _curves(history),
+            "epochs": None if history is None else history.epochs,
+            "stop_reason": None if history is None else history.stop_reason}
 
 
 def _metrics(net, splits: dict, job: _Job, eval_name: str | None) -> dict:
@@ -181,22 +198,27 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
+def _pruning_study(job: _Job) -> optuna.Study:
+    """The sweep's study as a worker opens it to report epochs and ask the pruner (one
+    storage per worker process and URL)."""
+    spec = job.prune
+    assert spec is not None  # opened for pruned sweeps only
+    url = spec["storage"]
+    if url not in _STORAGES:
+        _STORAGES[url] = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+    return optuna.load_study(study_name=spec["study"], storage=_STORAGES[url],
+                             sampler=optuna.samplers.RandomSampler(seed=0),
+                             pruner=_pruner(spec["pruner"], spec["max_epochs"]))
+
+
 class _Reporter:
     """fit's callback when pruning: reports the metric of each epoch to the trial and asks
     Optuna's pruner whether to stop (``optuna.TrialPruned`` ends the fit)."""
 
-    def __init__(self, job: _Job, eval_name: str | None):
-        spec = job.prune
-        assert spec is not None  # a reporter exists for pruned sweeps only
-        url = spec["storage"]
-        if url not in _STORAGES:
-            _STORAGES[url] = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
-        storage = _STORAGES[url]
-        study = optuna.load_study(study_name=spec["study"], storage=storage,
-                                  sampler=optuna.samplers.RandomSampler(seed=0),
-                                  pruner=_pruner(spec["pruner"], spec["max_epochs"]))
+    def __init__(self, job: _Job, eval_name: str | None, study: optuna.Study | None = None):
+        study = study or _pruning_study(job)
         self.trial = optuna.trial.Trial(study, job.trial_id)
-        self.reported = set(storage.get_trial(job.trial_id).intermediate_values)
+        self.reported = set(study._storage.get_trial(job.trial_id).intermediate_values)
         split, quantity = job.metric.rsplit("_", 1)
         if split not in ("training", "evaluation", eval_name):
             raise ValueError(f"pruning watches the metric every epoch, on the training or the "
