@@ -274,16 +274,16 @@ def fit_members(pop: Any, X: Any, y: Any, options: dict[str, Any], *,
         seconds = time.perf_counter() - clock - (engine.compile_seconds - compiling)
         _record(pop, engine, members, epoch, etas, seconds, monitor, train_set, eval_set,
                 active)
-        for k in active:
+        running = [k for k in active if not members[k].stopped]  # not diverged just now
+        for k in running:
+            _report(members[k].history, k, epoch, verbose, monitor)
+        if callback is not None:  # as Network.fit: before early stopping / the schedule
+            callback(epoch, [m.history for m in members])
+        for k in running:
             m = members[k]
-            if m.stopped:
-                continue
-            _report(m.history, k, epoch, verbose, monitor)
             if m.schedule.stop(_MemberView(pop, k), m.history):
                 m.stopped = True
         engine.state = engine.state._replace(params=pop.params)
-        if callback is not None:
-            callback(epoch, [m.history for m in members])
         last = epoch + 1 == first.epochs
         if checkpoint is not None and (last or (epoch + 1) % first.checkpoint_every == 0
                                        or any(members[k].stopped for k in active)):
