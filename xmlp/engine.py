@@ -36,7 +36,7 @@ import numpy as np
 
 from . import compiled
 from .augment import Augment
-from .network import Network, dataset_sums
+from .network import Network, dataset_sums, learning_speed
 from .optim import Rule
 from .params import Params
 from .regulariser import Regulariser, term
@@ -222,26 +222,29 @@ class Engine:
         return carry[2]
 
     # ------------------------------------------------------------------ monitors
-    def measure(self, params: Params, sets: Sequence[tuple[Array, Array, Array]]) -> Array:
+    def measure(self, params: Params, sets: Sequence[tuple[Array, Array, Array]],
+                probe: tuple[Array, Array] | None = None) -> Array:
         """The end-of-epoch numbers as one device vector: the sum of the squared weights
         (finite iff every weight is), then for each (X, labels, Y) in ``sets`` its mean cost
         plus the regularisation term (network2's, over that set's size) and its number of
-        correct answers.  Compiled with the epochs when they are."""
+        correct answers, then with a ``probe`` (X, Y) the L layers' speeds of learning on
+        it (:func:`xmlp.network.learning_speed`).  Compiled with the epochs when they are."""
         reg = self.regulariser
         factors = [reg.term_factors(X.shape[0]) for X, _, _ in sets]
         measure = functools.partial(_measure, hidden=self.spec.hidden,
                                     output=self.spec.output, cost=self.spec.cost, xp=self.xp)
         if not self.compiled:
-            return measure(params, list(sets), factors)
+            return measure(params, list(sets), factors, probe)
         factors = [{k: self.put(np.asarray(v), self.dtype) for k, v in f.items()}
                    for f in factors]
         key = ("measure", self.spec.hidden, self.spec.output, self.spec.cost, self.device)
-        program, seconds = compiled.program(key, lambda: measure, params, list(sets), factors)
+        program, seconds = compiled.program(key, lambda: measure, params, list(sets), factors,
+                                            probe)
         self.compile_seconds += seconds
-        return program(params, list(sets), factors)
+        return program(params, list(sets), factors, probe)
 
 
-def _measure(params: Params, sets, factors, hidden, output, cost, xp) -> Array:
+def _measure(params: Params, sets, factors, probe, hidden, output, cost, xp) -> Array:
     values = [sum(xp.sum(W * W) for W in params.W)]  # finite iff every weight is finite
     for (X, labels, Y), k in zip(sets, factors):
         cost_sum, correct = dataset_sums(params, X, labels, Y, hidden, output, cost, xp)
@@ -249,4 +252,7 @@ def _measure(params: Params, sets, factors, hidden, output, cost, xp) -> Array:
         penalty = term(params.W, k, xp)
         values += [value if penalty is None else value + penalty,
                    xp.astype(correct, value.dtype)]  # a count: exact below 2**24
+    if probe is not None:  # chapter 5's speeds of learning, one per layer
+        speeds = learning_speed(params, probe[0], probe[1], hidden, output, cost, xp)
+        return xp.concat([xp.stack(values), speeds])
     return xp.stack(values)
