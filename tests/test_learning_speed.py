@@ -159,3 +159,18 @@ def test_the_first_of_four_hidden_layers_learns_30x_slower(dataset):
     hidden = mean[:-1]
     assert np.all(np.diff(hidden) > 0)  # each hidden layer slower than the next
     assert hidden[-1] / hidden[0] >= 30
+
+
+def test_the_speeds_before_a_diverging_epoch_are_kept():
+    """An exploding network: the speeds it started the diverging epoch with are recorded,
+    one per epoch as ``seconds`` are."""
+    X, y = _data(40)
+    net = xmlp.Network(SIZES, hidden="relu", init="large", cost="cross-entropy", seed=0,
+                       dtype="float64")
+    want = xmlp.to_numpy(net.learning_speed(X, y))
+    history = net.fit(X, y, epochs=5, batch_size=40, eta=50.0, on_divergence="stop",
+                      monitor=["training_cost", "learning_speed"])
+    assert history.stop_reason == "diverged"
+    assert [len(layer) for layer in history.learning_speed] == [history.epochs] * 4
+    np.testing.assert_allclose([layer[0] for layer in history.learning_speed], want,
+                               rtol=1e-12)

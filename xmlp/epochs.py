@@ -135,6 +135,12 @@ class Epochs:
         history.compile_seconds = self.engine.compile_seconds
         history.seconds.append(seconds)
         history.eta.append(eta)
+        if self.probe is not None:  # the speeds before this epoch, as chapter 5 records them
+            if not history.learning_speed:  # (kept when the epoch diverges, as seconds are)
+                history.learning_speed = [[] for _ in self.speed]
+            for layer, v in zip(history.learning_speed, self.speed):
+                layer.append(v)
+            self.speed = speed
         exploded = (self.limit is not None and "training_cost" in monitor
                     and fetched[1] > self.limit)
         if exploded or not all(math.isfinite(v) for v in fetched):
@@ -149,12 +155,6 @@ class Epochs:
                 + ". The network keeps the weights of the last good epoch; try a smaller eta.",
                 history)
         self.good = net.params
-        if self.probe is not None:  # the speeds before this epoch, as chapter 5 records them
-            if not history.learning_speed:
-                history.learning_speed = [[] for _ in self.speed]
-            for layer, v in zip(history.learning_speed, self.speed):
-                layer.append(v)
-            self.speed = speed
         for (prefix, data), (cost, correct) in zip(sets, zip(fetched[1::2], fetched[2::2])):
             if f"{prefix}_cost" in monitor:
                 getattr(history, f"{prefix}_cost").append(float(cost))
