@@ -21,6 +21,7 @@ from xmlp.cli import reproduce as cli
 from xmlp.datasets import DatasetNotFound, fetch
 from xmlp.history import History
 from xmlp.init import INITIALISERS
+from xmlp.recipes._recipe import MARGIN
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 #: The book's figures (book-figures notes), by recipe name.
@@ -117,10 +118,13 @@ def test_every_recipe_has_the_fields(name):
         assert m.sizes[-1] == 10
         if r.kind == "speed":  # the book's hidden layers; the band of the last / first
             assert len(m.speeds) == len(m.sizes) - 2 and m.published is None
-            assert m.band == pytest.approx((min(m.seeds) / 1.1, max(m.seeds) * 1.1), abs=0.01)
+            margin = MARGIN["speed"]
+            assert m.band == pytest.approx((min(m.seeds) / margin, max(m.seeds) * margin),
+                                           abs=0.01)
         else:
             assert not m.speeds
-            assert m.band == pytest.approx((min(m.seeds) - 0.015, max(m.seeds) + 0.015),
+            margin = MARGIN["accuracy"]
+            assert m.band == pytest.approx((min(m.seeds) - margin, max(m.seeds) + margin),
                                            abs=1e-9)
         assert len(m.seeds) == 5
         net = xmlp.Network(**r.network_options(m.sizes), seed=0)  # the settings make one
