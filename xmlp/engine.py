@@ -3,7 +3,7 @@ compiled, for :meth:`xmlp.Network.fit` and the scikit-learn estimators alike.
 
 An epoch is fixed by what the host drew for it -- the visiting order, the dropout masks,
 the shift/flip codes (all from the front end's seeded generator) -- and by its learning
-rate.  From those the engine makes the epoch's :class:`Plan` on the host: the rows of each
+rate.  From those the engine makes the epoch's :class:`.Plan` on the host: the rows of each
 batch, its size s (or the sum of its sample weights: scikit-learn's convention, in which a
 batch of weight 0 is skipped), the step count t after it, and the step's host numbers
 (:func:`xmlp.step.numbers`, once per distinct (s, t)).  Then it takes ``ceil(n / m)``

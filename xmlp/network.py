@@ -92,7 +92,8 @@ def backprop(params: Params, X: Array, Y: Array, hidden: Activation, output: Act
              cost: Cost, masks: Sequence[Array] | None = None, scale: Any = 1.0,
              xp: Any = None, weights: Array | None = None, return_cost: bool = False
              ) -> Any:
-    """Gradients of the summed cost over the mini-batch, times ``scale``: a :class:`Params`
+    """Gradients of the summed cost over the mini-batch, times ``scale``: a
+    :class:`~xmlp.params.Params`
     of (nabla_W, nabla_b) per layer.
 
     The trainer passes ``scale = eta / m``: multiplying the small (m, n_l) error instead of

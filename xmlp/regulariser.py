@@ -1,7 +1,7 @@
 """The regularisation term, once: L2 and L1 on the weights (never the biases), its value and
 its gradient, in either of two conventions.
 
-For a divisor N the term added to the cost and its gradient are
+For a divisor N the term added to the cost and its gradient are::
 
     R(W)  = (lmbda / 2N) sum_l ||W^l||^2 + (l1 / N) sum_l |W^l|_1
     dR/dW = (lmbda / N) W + (l1 / N) sign(W)

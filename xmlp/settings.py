@@ -6,7 +6,7 @@ with its default; the options that hand data or hooks to the fit (``evaluation_d
 ``probe``, ``verbose``, ``callback``, ``progress``, ``checkpoint``, ``resume``) are arguments of
 :func:`xmlp.train.fit` itself.  :data:`CONSTRAINTS` says what each field accepts, as data,
 with the messages users see; checks that relate two fields follow it in
-:meth:`FitSettings.__post_init__`.  From the settings come the update rule, the regulariser,
+``FitSettings.__post_init__``.  From the settings come the update rule, the regulariser,
 the augmentation and the record a fit keeps (``History.settings``, which a checkpoint must
 match to be resumed).
 """
