@@ -13,7 +13,7 @@ first epoch's time is the epoch's: ``History.transfer_seconds`` holds the move);
 draws one host permutation, moves it as one index array and gathers every mini-batch with
 ``take``; no host synchronisation happens inside the mini-batch loop.  The end of each
 epoch performs exactly one device -> host transfer (finiteness of the weights plus the
-monitored costs and accuracies).
+monitored costs and accuracies, and the speeds of learning when monitored).
 """
 
 from __future__ import annotations
