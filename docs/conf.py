@@ -60,6 +60,7 @@ numpydoc_xref_ignore = {"of", "or", "optional", "default", "shape", "n", "n_in",
                         "numpy.ndarray", "ndarray", "array", "arrays", "path-like", "None",
                         "True", "False", "mapping", "dataset", "device",
                         "numpy.random.RandomState", "argparse.ArgumentParser",
+                        "xmlp.augment.Augment",
                         "distributed.Client"}
 numpydoc_xref_aliases = {
     **{name: name for name in ("int", "float", "str", "bool", "tuple", "list", "dict",

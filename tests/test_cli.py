@@ -164,6 +164,31 @@ def test_plot_png(run):
     assert img.shape[1] > img.shape[0]  # two panels side by side
 
 
+def test_speed_of_learning_is_printed_logged_and_drawn(tmp_path):
+    """--speed: chapter 5's speeds before every epoch, in the text, the logs and the plot."""
+    pytest.importorskip("matplotlib")
+    args = ["train", "--epochs", "2", "--sizes", "784,16,16,10", "--cost", "cross-entropy",
+            "--eta", "0.1", "--speed"]
+    proc = xmlp_cmd(tmp_path, *args, "--log", "h.csv", "--plot", "s.png")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if "speed of learning" in line]
+    assert len(lines) == 2
+    assert re.fullmatch(r"  speed of learning before it: hidden \S+ \S+  output \S+",
+                        lines[0])
+    with open(tmp_path / "h.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [k for k in rows[0] if k.startswith("learning_speed")] == [
+        "learning_speed_1", "learning_speed_2", "learning_speed_3"]
+    first = [float(rows[0][f"learning_speed_{l}"]) for l in (1, 2, 3)]
+    assert first[0] < first[1] < first[2]  # slower the further from the output
+    img = assert_png(tmp_path / "s.png")
+    assert img.shape[1] > 3 * img.shape[0]  # three panels side by side
+    jsonl = xmlp_cmd(tmp_path, *args, "--jsonl", "--quiet")
+    epochs = [json.loads(line) for line in jsonl.stdout.splitlines()[:2]]
+    assert [len(e["learning_speed"]) for e in epochs] == [3, 3]
+    assert epochs[0]["learning_speed"] == pytest.approx(first, rel=1e-6)
+
+
 def test_misclassified_png(run):
     tmp, _, _ = run
     ev = xmlp_cmd(tmp, "evaluate", "model.json", "--misclassified", "wrong.png",

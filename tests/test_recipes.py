@@ -21,6 +21,7 @@ from xmlp.cli import reproduce as cli
 from xmlp.datasets import DatasetNotFound, fetch
 from xmlp.history import History
 from xmlp.init import INITIALISERS
+from xmlp.recipes._recipe import MARGIN
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 #: The book's figures (book-figures notes), by recipe name.
@@ -72,6 +73,15 @@ def test_the_book_s_recipes_and_figures():
         assert recipe.batch_size == 10
     assert list(recipes.RECIPES)[:2] == ["ch1-30", "ch1-100"]
     assert {"ch3-init", "softmax-11x11", "fashion-mnist"} <= set(recipes.RECIPES)
+    depth, speed = recipes.get("ch5-depth"), recipes.get("ch5-speed")
+    assert [m.sizes for m in depth.members] == [(784, *[30] * k, 10) for k in (1, 2, 3, 4)]
+    assert [m.published for m in depth.members] == [0.9648, 0.9690, 0.9657, 0.9653]
+    assert (depth.cost, depth.init, depth.eta, depth.lmbda, depth.epochs, depth.report_on) == (
+        "cross-entropy", "normalized", 0.1, 5.0, 30, "validation")  # network2's defaults
+    assert [m.speeds for m in speed.members] == [
+        (0.07, 0.31), (0.012, 0.060, 0.283), (0.003, 0.017, 0.070, 0.285)]
+    assert (speed.kind, speed.train_size, speed.batch_size, speed.epochs, speed.eta,
+            speed.lmbda, speed.speed_seeds) == ("speed", 1000, 1000, 500, 0.1, 5.0, 10)
     ch1 = recipes.get("ch1-30")
     assert (ch1.sizes, ch1.cost, ch1.init, ch1.eta, ch1.epochs) == (
         (784, 30, 10), "quadratic", "large", 3.0, 30)
@@ -94,23 +104,37 @@ def test_every_recipe_has_the_fields(name):
     r = recipes.RECIPES[name]
     assert r.name == name and r.title and r.section
     assert r.chapter is None or r.chapter in (1, 2, 3, 4, 5, 6)
-    assert len(r.sizes) >= 2 and all(isinstance(s, int) and s > 0 for s in r.sizes)
-    assert r.sizes[-1] == 10 and r.init in INITIALISERS
+    assert r.members and bool(r.sizes) != bool(r.networks)
+    assert r.init in INITIALISERS and r.kind in ("accuracy", "speed")
     assert r.eta > 0 and r.epochs >= 1 and r.batch_size >= 1 and r.lmbda >= 0
     assert 0 <= r.momentum < 1 and 0 <= r.dropout < 1
     assert r.report in ("best", "final") and r.evaluate_on in ("test", "validation")
-    assert r.train_size + r.validation == 60_000
+    assert r.train_size + r.validation == 60_000 or r.kind == "speed"
     assert isinstance(r.confirmed, bool)
-    if r.published is None:
+    q = r.quick
+    assert 1 <= q.epochs <= 10
+    for m in r.members:
+        assert len(m.sizes) >= 2 and all(isinstance(s, int) and s > 0 for s in m.sizes)
+        assert m.sizes[-1] == 10
+        if r.kind == "speed":  # the book's hidden layers; the band of the last / first
+            assert len(m.speeds) == len(m.sizes) - 2 and m.published is None
+            margin = MARGIN["speed"]
+            assert m.band == pytest.approx((min(m.seeds) / margin, max(m.seeds) * margin),
+                                           abs=0.01)
+        else:
+            assert not m.speeds
+            margin = MARGIN["accuracy"]
+            assert m.band == pytest.approx((min(m.seeds) - margin, max(m.seeds) + margin),
+                                           abs=1e-9)
+        assert len(m.seeds) == 5
+        net = xmlp.Network(**r.network_options(m.sizes), seed=0)  # the settings make one
+        assert net.sizes == list(m.sizes)
+    figures = [m.published for m in r.members if m.published is not None or m.speeds]
+    if not figures:
         assert r.note and not r.confirmed  # no figure: the note says why
     else:
-        assert 0.9 < r.published < 1
-    q = r.quick
-    assert 1 <= q.epochs <= 10 and len(q.seeds) == 5
-    assert q.band == pytest.approx((min(q.seeds) - 0.015, max(q.seeds) + 0.015), abs=1e-9)
-    assert r.measure.startswith(r.report_on)
-    net = xmlp.Network(**r.network_options(), seed=0)  # the settings make a network
-    assert net.sizes == list(r.sizes)
+        assert all(f is None or 0.9 < f < 1 for f in figures)
+    assert r.measure.startswith(r.report_on if r.kind == "accuracy" else "speed")
     assert set(r.fit_options()) >= {"epochs", "batch_size", "eta", "lmbda", "dropout"}
 
 
@@ -159,13 +183,25 @@ def test_get_errors():
 @pytest.mark.parametrize("name", list(recipes.RECIPES))
 def test_quick_variant_lands_in_its_band(name):
     result = recipes.run(name, quick=True, seed=0)
-    lo, hi = result.band
-    assert lo <= result.accuracy <= hi, f"{name}: {result.accuracy} outside [{lo}, {hi}]"
-    assert result.in_band and result.quick and result.dataset == "mnist-sample"
-    assert result.accuracy == pytest.approx(result.recipe.quick.seeds[0], abs=0.015)
-    assert result.epochs == len(result.curve) == result.recipe.quick.epochs
-    assert result.difference is None  # the sample is not the book's data
-    assert result.n_measured == 1000 and result.backend == "numpy"
+    if isinstance(result, recipes.SpeedResult):
+        for k, m in enumerate(result.recipe.members):
+            lo, hi = m.band
+            assert lo <= result.ratio(k) <= hi, f"{name} {m.sizes}: {result.ratio(k)}"
+            assert result.ratio(k) == pytest.approx(m.seeds[0], rel=0.01)
+        assert result.in_band and result.quick and result.dataset == "mnist-sample"
+        assert result.n_probe == 1000 and result.epochs == result.recipe.quick.epochs
+        return
+    parts = result.results if isinstance(result, recipes.Comparison) else (result,)
+    assert len(parts) == len(result.recipe.members)
+    for part, member in zip(parts, result.recipe.members):
+        lo, hi = part.band
+        assert lo <= part.accuracy <= hi, f"{name}: {part.accuracy} outside [{lo}, {hi}]"
+        assert part.in_band and part.quick and part.dataset == "mnist-sample"
+        assert part.accuracy == pytest.approx(member.seeds[0], abs=0.015)
+        assert part.epochs == len(part.curve) == result.recipe.quick.epochs
+        assert part.difference is None  # the sample is not the book's data
+        assert part.n_measured == 1000 and part.backend == "numpy"
+    assert result.in_band
 
 
 def test_result_follows_the_book_s_measure(quick_ch1):
@@ -205,6 +241,38 @@ def test_plot(tmp_path, quick_ch1):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     recipes.run("ch3-init", quick=True, epochs=1, plot=tmp_path / "init.png")
     assert (tmp_path / "init.png").stat().st_size > 0
+
+
+def test_several_networks_and_speeds(tmp_path):
+    """ch5-depth: one Result per network beside the book's figure; ch5-speed: the speeds at
+    initialisation over the seeds beside the book's, and the training runs' figures."""
+    depth = recipes.run("ch5-depth", quick=True, epochs=2)
+    assert isinstance(depth, recipes.Comparison) and len(depth.results) == 4
+    assert [r.member.sizes for r in depth.results] == [m.sizes for m in depth.recipe.members]
+    assert all(r.final == r.curve[-1] and r.epochs == 2 for r in depth.results)
+    text = recipes.format_comparison(depth)
+    assert "[784, 30, 30, 30, 30, 10]" in text and "96.53%" in text and "after epoch 2" in text
+    assert "not comparable (quick variant, the book used mnist)" in text
+    speed = recipes.run("ch5-speed", quick=True, epochs=3, seed=5)
+    assert speed.seeds == tuple(range(5, 15)) and speed.epochs == 3
+    assert [len(c) for c in speed.curves] == [3, 4, 5]  # every layer, the output's last
+    assert all(len(layer) == 3 for c in speed.curves for layer in c)
+    for k, m in enumerate(speed.recipe.members):
+        assert len(speed.initial[k]) == 10 and len(speed.mean(k)) == len(m.sizes) - 2
+        first = xmlp.to_numpy(xmlp.Network(list(m.sizes), cost="cross-entropy", seed=5)
+                              .learning_speed(*[a[:1000] for a in recipes_sample()]))
+        assert speed.initial[k][0] == pytest.approx(first.tolist(), rel=1e-6)
+        assert [layer[0] for layer in speed.curves[k]] == pytest.approx(first.tolist(),
+                                                                         rel=1e-6)
+    text = recipes.format_comparison(speed)
+    assert "seeds 5-14" in text and "0.285" in text and "last / first" in text
+    pytest.importorskip("matplotlib")
+    assert recipes.plot_result(speed, tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    assert recipes.plot_result(depth, tmp_path / "d.png").stat().st_size > 0
+
+
+def recipes_sample():
+    return xmlp.datasets.load("mnist-sample").train
 
 
 def test_importing_recipes_imports_no_plotting_library():
@@ -316,6 +384,22 @@ def test_cli_quick_run(capsys, tmp_path):
     assert cli.run(_args("softmax-11x11", "--quick", "--epochs", "1")) == 0
     out = capsys.readouterr().out
     assert "epoch 1/1  test accuracy" in out and "published   none" in out
+
+
+def test_cli_chapter_5(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pytest.importorskip("matplotlib")
+    assert cli.run(_args("ch5-speed", "--quick", "--epochs", "2")) == 0
+    out = capsys.readouterr().out
+    assert out.count("before epoch 1/2  speed of learning of the hidden layers") == 3
+    assert "network [784, 30, 30, 30, 30, 10]" in out
+    assert "wrote the figures to ch5-speed.png" in out
+    assert (tmp_path / "ch5-speed.png").stat().st_size > 0  # its result is its figures
+    assert cli.run(_args("ch5-depth", "--quick", "--epochs", "1", "--quiet")) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ch5-depth:") and "96.90%" in out and "network [" not in out
+    assert cli.run(_args("--list")) == 0
+    assert "96.48/96.90/96.57/96.53%" in capsys.readouterr().out
 
 
 def test_cli_usage_errors(capsys):

@@ -16,8 +16,8 @@ from xmlp.regulariser import Regulariser
 from xmlp.settings import CONSTRAINTS, FitSettings
 
 #: fit's keywords that are not settings: the data and the hooks.
-NOT_SETTINGS = {"X", "y", "evaluation_data", "verbose", "callback", "progress", "checkpoint",
-                "resume"}
+NOT_SETTINGS = {"X", "y", "evaluation_data", "probe", "verbose", "callback", "progress",
+                "checkpoint", "resume"}
 
 
 def test_fit_signature_is_the_settings_fields_with_the_same_defaults():

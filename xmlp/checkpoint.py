@@ -201,8 +201,10 @@ def _check_state(path: Path, meta: dict) -> None:
             ok = False
         elif key == "stop_message":  # text, or None
             ok = value is None or isinstance(value, str)
-        elif isinstance(default, list):
-            ok = isinstance(value, list) and all(_is_number(v) for v in value)
+        elif isinstance(default, list):  # numbers, or a list per layer (learning_speed)
+            ok = isinstance(value, list) and all(
+                _is_number(v) or isinstance(v, list) and all(_is_number(u) for u in v)
+                for v in value)
         elif isinstance(default, str):
             ok = isinstance(value, str)
         elif isinstance(default, dict):  # the settings the fit recorded

@@ -36,7 +36,7 @@ import numpy as np
 
 from . import compiled
 from .augment import Augment
-from .network import Network, dataset_sums
+from .network import Network, dataset_sums, learning_speed
 from .optim import Rule
 from .params import Params
 from .regulariser import Regulariser, term
@@ -242,12 +242,14 @@ class Engine:
         return carry[2]
 
     # ------------------------------------------------------------------ monitors
-    def measure(self, params: Params, sets: Sequence[tuple[Array, Array, Array]],
-                rows: Sequence[Array | None] | None = None) -> Array:
+    def measure(self, params: Params, sets: Sequence[tuple[Array, Array, Array]], *,
+                rows: Sequence[Array | None] | None = None,
+                probe: tuple[Array, Array] | None = None) -> Array:
         """The end-of-epoch numbers as one device vector: the sum of the squared weights
         (finite iff every weight is), then for each (X, labels, Y) in ``sets`` its mean cost
         plus the regularisation term (network2's, over that set's size) and its number of
-        correct answers.  Compiled with the epochs when they are.
+        correct answers, then with a ``probe`` (X, Y) the L layers' speeds of learning on
+        it (:func:`xmlp.network.learning_speed`).  Compiled with the epochs when they are.
 
         With a member axis, one column per member: (values, K); ``rows[i]``, when given,
         (K, n_i) rows of set i for each member (a population's own validation splits)."""
@@ -259,15 +261,16 @@ class Engine:
         measure = functools.partial(_measure, hidden=self.spec.hidden,
                                     output=self.spec.output, cost=self.spec.cost, xp=self.xp)
         if not self.compiled:
-            return measure(params, list(sets), factors, rows)
+            return measure(params, list(sets), factors, rows, probe)
         key = ("measure", self.spec.hidden, self.spec.output, self.spec.cost, self.device)
         program, seconds = compiled.program(key, lambda: measure, params, list(sets), factors,
-                                            rows)
+                                            rows, probe)
         self.compile_seconds += seconds
-        return program(params, list(sets), factors, rows)
+        return program(params, list(sets), factors, rows, probe)
 
 
-def _measure(params: Params, sets, factors, rows, hidden, output, cost, xp) -> Array:
+def _measure(params: Params, sets, factors, rows, probe, hidden, output, cost,
+             xp) -> Array:
     # finite iff every weight is finite (one per member, with a member axis)
     values = [sum(xp.sum(W * W, axis=(-2, -1)) for W in params.W)]
     for (X, labels, Y), k, r in zip(sets, factors, rows):
@@ -276,4 +279,7 @@ def _measure(params: Params, sets, factors, rows, hidden, output, cost, xp) -> A
         penalty = term(params.W, k, xp)
         values += [value if penalty is None else value + penalty,
                    xp.astype(correct, value.dtype)]  # a count: exact below 2**24
+    if probe is not None:  # chapter 5's speeds of learning, one per layer
+        speeds = learning_speed(params, probe[0], probe[1], hidden, output, cost, xp)
+        return xp.concat([xp.stack(values), speeds])
     return xp.stack(values)

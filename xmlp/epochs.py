@@ -63,8 +63,11 @@ class Epochs:
 
     def __init__(self, net: Network, train: DataSet, evaluation: DataSet | None,
                  settings: FitSettings, rule: Rule, monitor: tuple[str, ...],
-                 progress: Callable[[int, int, int], None] | None, compiled: bool):
+                 progress: Callable[[int, int, int], None] | None, compiled: bool,
+                 probe: tuple[Array, Array] | None = None):
         self.net, self.settings, self.monitor = net, settings, monitor
+        self.probe = probe  # (X, Y) on the device: the learning speed's rows, or None
+        self.speed: list[float] = []  # the speeds before the next epoch
         self.train, self.evaluation = train, evaluation
         self.augment = settings.augment(net.sizes[0])
         self.engine = Engine(net, rule, settings.batch_size,
@@ -79,7 +82,11 @@ class Epochs:
         return self.data.n
 
     def begin(self, history: History, resumed: bool) -> None:
-        """Measure what the divergence guard compares with (see the module docstring)."""
+        """Measure what the divergence guard compares with (see the module docstring), and
+        the speeds of learning before the first epoch."""
+        if self.probe is not None:  # resumed too: the speeds of the parameters it resumes
+            self.speed = to_numpy(self.engine.measure(self.net.params, [],
+                                                      probe=self.probe)).tolist()[1:]
         factor = self.settings.divergence_factor
         if factor is None or "training_cost" not in self.monitor:
             return
@@ -122,10 +129,18 @@ class Epochs:
         sets = [(prefix, data) for prefix, data in (("training", self.train),
                                                    ("evaluation", self.evaluation))
                 if data is not None and any(m.startswith(prefix) for m in monitor)]
-        fetched = to_numpy(self.engine.measure(net.params, [d for _, d in sets])).tolist()
+        fetched = to_numpy(self.engine.measure(net.params, [d for _, d in sets],
+                                               probe=self.probe)).tolist()
+        fetched, speed = fetched[:1 + 2 * len(sets)], fetched[1 + 2 * len(sets):]
         history.compile_seconds = self.engine.compile_seconds
         history.seconds.append(seconds)
         history.eta.append(eta)
+        if self.probe is not None:  # the speeds before this epoch, as chapter 5 records them
+            if not history.learning_speed:  # (kept when the epoch diverges, as seconds are)
+                history.learning_speed = [[] for _ in self.speed]
+            for layer, v in zip(history.learning_speed, self.speed):
+                layer.append(v)
+            self.speed = speed
         exploded = (self.limit is not None and "training_cost" in monitor
                     and fetched[1] > self.limit)
         if exploded or not all(math.isfinite(v) for v in fetched):

@@ -7,10 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["History", "TrainingDiverged", "TrainingInterrupted", "MONITORS", "monitors",
-           "report"]
+__all__ = ["History", "TrainingDiverged", "TrainingInterrupted", "MONITORS", "PROBE_ROWS",
+           "monitors", "report"]
 
-MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy")
+#: network2's four monitors (the default: those the data allows), then chapter 5's speed of
+#: learning of each layer, recorded when asked for.
+MONITORS = ("training_cost", "training_accuracy", "evaluation_cost", "evaluation_accuracy",
+            "learning_speed")
+#: Rows of the training set that ``learning_speed`` is measured on unless a probe is given
+#: (the book's: the first 1000 training images).
+PROBE_ROWS = 1000
 
 
 @dataclass
@@ -46,6 +52,11 @@ class History:
     settings : dict
         The fit's settings as it recorded them (eta, lmbda, batch size, the rule's
         hyper-parameters, ...): what a resumed fit must repeat.
+    learning_speed : list of list of float
+        With the ``learning_speed`` monitor: one list per layer (hidden layers first, the
+        output layer last), the layer's speed of learning before each epoch, as chapter 5
+        records it -- the length of the mean of dC_x/db^l over the probe rows (the first
+        1000 training rows unless ``fit`` was given ``probe=``).
     stop_reason : str
         Why the fit stopped: ``"epochs"``, ``"early_stopping"``, ``"schedule"``,
         ``"interrupted"`` or ``"diverged"``.
@@ -84,6 +95,7 @@ class History:
     transfer_seconds: float = 0.0  # moving the data to the device, not in seconds
     settings: dict = field(default_factory=dict)
     stop_message: str | None = None  # a population member's TrainingDiverged
+    learning_speed: list[list[float]] = field(default_factory=list)  # per layer, per epoch
 
     @property
     def epochs(self) -> int:
@@ -131,7 +143,7 @@ def monitors(monitor: Iterable[str] | None, has_evaluation: bool,
         raise ValueError("early_stopping and schedule watch the evaluation accuracy: pass "
                          "evaluation_data=(X, y) or validation=<fraction>")
     if monitor is None:
-        return MONITORS if has_evaluation else MONITORS[:2]
+        return MONITORS[:4] if has_evaluation else MONITORS[:2]
     monitor = tuple(monitor)
     for m in monitor:
         if m not in MONITORS:
@@ -165,6 +177,10 @@ def report(history: History, epoch: int, verbose: bool | int, monitor) -> None:
     print(f"Epoch {epoch} training complete")
     n = {"training": history.n_train, "evaluation": history.n_evaluation}
     for m in sorted(monitor, key=MONITORS.index):  # network2's order
+        if m == "learning_speed":  # chapter 5's line: the speeds before this epoch
+            print("Speed of learning before this epoch (hidden layers, output layer): "
+                  + ", ".join(f"{layer[-1]:.3g}" for layer in history.learning_speed))
+            continue
         what, kind = m.split("_")
         value = getattr(history, m)[-1]
         shown = f"{round(value * n[what])} / {n[what]}" if kind == "accuracy" else value

@@ -32,7 +32,8 @@ class Network(network.Network):
             evaluation_data: tuple[Any, Any] | None = None,
             validation: float | int | None = None, early_stopping: int | None = None,
             schedule: int | None = None, anneal: str | None = None,
-            monitor: Iterable[str] | None = None, verbose: bool | int = False,
+            monitor: Iterable[str] | None = None, probe: tuple[Any, Any] | None = None,
+            verbose: bool | int = False,
             callback: Callable[[int, History], None] | None = None,
             progress: Callable[[int, int, int], None] | None = None,
             checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
@@ -99,6 +100,12 @@ class Network(network.Network):
         monitor : iterable of str, optional
             Which of "training_cost", "training_accuracy", "evaluation_cost" and
             "evaluation_accuracy" to record each epoch; default all that the data allows.
+            "learning_speed" (never on by default) records chapter 5's speed of learning
+            of each layer before every epoch in ``History.learning_speed``
+            (:meth:`learning_speed`), computed on the device with the other monitors.
+        probe : tuple of array_like, optional
+            ``(X_probe, y_probe)``: the rows the learning speed is measured on, without
+            dropout (default: the first 1000 training rows, the book's choice).
         verbose : bool or int, default False
             True prints network.py's "Epoch j: c / n" lines; 2 adds network2's cost lines.
         callback : callable, optional
@@ -134,8 +141,9 @@ class Network(network.Network):
         -------
         History
             The per-epoch record: network2's four monitor lists (accuracies as fractions),
-            seconds and eta per epoch, the seconds spent compiling and moving the data to the
-            device, the settings, and why training stopped.
+            the speeds of learning when monitored, seconds and eta per epoch, the seconds
+            spent compiling and moving the data to the device, the settings, and why
+            training stopped.
 
         Raises
         ------
@@ -168,7 +176,7 @@ class Network(network.Network):
         settings = FitSettings(**{name: given[name] for name in FitSettings.fields()})
         return train.fit(self, X, y, settings, evaluation_data=evaluation_data,
                          verbose=verbose, callback=callback, progress=progress,
-                         checkpoint=checkpoint, resume=resume)
+                         checkpoint=checkpoint, resume=resume, probe=probe)
 
     def save(self, path: Any) -> None:
         """Save the network to a file, atomically.

@@ -51,7 +51,7 @@ from .regulariser import Regulariser
 Array = Any
 NetworkT = TypeVar("NetworkT", bound="Network")
 
-__all__ = ["Network", "forward", "backprop", "chunks", "dataset_sums"]
+__all__ = ["Network", "forward", "backprop", "chunks", "dataset_sums", "learning_speed"]
 
 #: Rows per chunk when a whole data set is fed forward (bounds device memory).
 EVAL_CHUNK = 8192
@@ -166,6 +166,25 @@ def dataset_sums(params: Params, X: Array, labels: Array, Y: Array, hidden: Acti
         cost_sum = c if cost_sum is None else cost_sum + c
         correct = hits if correct is None else correct + hits
     return cost_sum, correct
+
+
+def learning_speed(params: Params, X: Array, Y: Array, hidden: Activation, output: Activation,
+                   cost: Cost, xp: Any) -> Array:
+    """Chapter 5's speed of learning of every layer: a device vector (L,) whose entry l is
+    the length ``||(1/n) sum_x dC_x/db^l||`` of the mean over the n >= 1 rows of (X, Y) of
+    the bias gradient (BP3), hidden layers first, the output layer last.
+
+    This is what the book's ``generate_gradient.py`` computes with network2's per-example
+    ``backprop`` (it prints the hidden layers' entries); here it is the summed gradient of
+    :func:`backprop`, fed forward in chunks of ``EVAL_CHUNK`` rows, without dropout and
+    without a regularisation term (L2 and L1 do not touch the biases).  Pure, with no host
+    transfer: the monitors compute it on the device, compiled with them on JAX."""
+    n = X.shape[0]
+    total: list[Array] = []
+    for i, j in chunks(n, EVAL_CHUNK):
+        nabla_b = backprop(params, X[i:j, :], Y[i:j, :], hidden, output, cost, xp=xp).b
+        total = list(nabla_b) if not total else [t + g for t, g in zip(total, nabla_b)]
+    return xp.stack([xp.sqrt(xp.sum(g * g)) / n for g in total])  # ||sum|| / n = ||mean||
 
 
 class Network:
@@ -394,6 +413,27 @@ class Network:
         _, Y = self.targets(y, X.shape[0])
         grads = backprop(self._params, X, Y, self.hidden, self.output, self.cost, xp=self.xp)
         return [w.T for w in grads.W], [b[:, None] for b in grads.b]
+
+    def learning_speed(self, X: Any, y: Any) -> Array:
+        """Chapter 5's speed of learning of each layer on (X, y): the length of the mean
+        over the rows of dC_x/db^l, one number per layer, hidden layers first and the
+        output layer last -- a vector (L,) in the network's dtype, on its device
+        (:func:`learning_speed`).  ``fit(monitor=[..., "learning_speed"])`` records it
+        before every epoch.
+
+        Examples
+        --------
+        >>> import xmlp
+        >>> data = xmlp.datasets.load("mnist-sample")
+        >>> net = xmlp.Network([784, 30, 30, 30, 30, 10], cost="cross-entropy", seed=0)
+        >>> speed = xmlp.to_numpy(net.learning_speed(data.train.X[:1000], data.train.y[:1000]))
+        >>> speed.shape, bool(speed[0] < speed[3] / 10)    # the first hidden layer is slow
+        ((5,), True)
+        """
+        X = self.features(X)
+        _, Y = self.targets(y, X.shape[0])
+        return learning_speed(self._params, X, Y, self.hidden, self.output, self.cost,
+                              self.xp)
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict:

@@ -225,6 +225,10 @@ def fit_members(pop: Any, X: Any, y: Any, options: dict[str, Any], *,
             rng_start, rows))
     has_evaluation = evaluation is not None or bool(validation)
     monitor = monitors(first.monitor, has_evaluation, any(s.watches_evaluation for s in settings))
+    if "learning_speed" in monitor:
+        raise ValueError("the learning_speed monitor is for one network: train the member "
+                         "you want to watch with Network.fit(monitor=[..., "
+                         "'learning_speed']), or call pop[k].learning_speed(X, y)")
 
     # the sets the monitors measure: shared arrays, or each member's rows of X
     train_set: DataSet = (Xd, labels, Y, None)

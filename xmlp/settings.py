@@ -3,8 +3,8 @@ against a declared table of constraints when it is made.
 
 Every option of :meth:`xmlp.Network.fit` that decides what training does is a field here,
 with its default; the options that hand data or hooks to the fit (``evaluation_data``,
-``verbose``, ``callback``, ``progress``, ``checkpoint``, ``resume``) are arguments of
-``xmlp.train.fit`` itself.  :data:`CONSTRAINTS` says what each field accepts, as data,
+``probe``, ``verbose``, ``callback``, ``progress``, ``checkpoint``, ``resume``) are
+arguments of ``xmlp.train.fit`` itself.  :data:`CONSTRAINTS` says what each field accepts, as data,
 with the messages users see; checks that relate two fields follow it in
 ``FitSettings.__post_init__``.  From the settings come the update rule, the regulariser,
 the augmentation and the record a fit keeps (``History.settings``, which a checkpoint must

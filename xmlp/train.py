@@ -13,7 +13,7 @@ first epoch's time is the epoch's: ``History.transfer_seconds`` holds the move);
 draws one host permutation, moves it as one index array and gathers every mini-batch with
 ``take``; no host synchronisation happens inside the mini-batch loop.  The end of each
 epoch performs exactly one device -> host transfer (finiteness of the weights plus the
-monitored costs and accuracies).
+monitored costs and accuracies, and the speeds of learning when monitored).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from . import checkpoint as ckpt_io
 from .backend import out_of_memory, wait
 from .engine import resolve_compile
 from .epochs import DataSet, Epochs
-from .history import History, TrainingDiverged, monitors, report
+from .history import PROBE_ROWS, History, TrainingDiverged, monitors, report
 from .network import Network
 from .schedule import Schedule
 from .settings import FitSettings
@@ -38,7 +38,8 @@ def fit(net: Network, X: Any, y: Any, settings: FitSettings | None = None, *,
         evaluation_data: tuple[Any, Any] | None = None, verbose: bool | int = False,
         callback: Callable[[int, History], None] | None = None,
         progress: Callable[[int, int, int], None] | None = None,
-        checkpoint: Any = None, resume: Any = None, **options: Any) -> History:
+        checkpoint: Any = None, resume: Any = None, probe: tuple[Any, Any] | None = None,
+        **options: Any) -> History:
     """Train ``net`` on (X, y) with ``settings`` (or the :class:`~xmlp.settings.FitSettings`
     made from ``options``) and return the history; :meth:`xmlp.Network.fit` documents every
     argument."""
@@ -55,7 +56,8 @@ def fit(net: Network, X: Any, y: Any, settings: FitSettings | None = None, *,
     transfer_seconds = time.perf_counter() - start_transfer
     monitor = monitors(settings.monitor, evaluation is not None, settings.watches_evaluation)
     rule, eta = settings.rule(), settings.initial_eta(net.cost.name)
-    epochs = Epochs(net, train, evaluation, settings, rule, monitor, progress, compiled)
+    epochs = Epochs(net, train, evaluation, settings, rule, monitor, progress, compiled,
+                    _probe(net, train, probe, monitor))
     n_evaluation = 0 if evaluation is None else int(evaluation[0].shape[0])
     history = History(n_train=epochs.n, n_evaluation=n_evaluation, settings=settings.record(
         eta=eta, monitor=monitor, n_train=epochs.n, n_evaluation=n_evaluation,
@@ -112,6 +114,24 @@ def _data(net: Network, X: Any, y: Any, evaluation_data: Any,
         train, evaluation = _split_validation(net, train, validation)
     wait(train, evaluation)
     return train, evaluation
+
+
+def _probe(net: Network, train: DataSet, probe: Any, monitor: tuple[str, ...]
+           ) -> tuple[Any, Any] | None:
+    """The rows the learning speed is measured on, (X, Y) on the device: ``probe`` checked,
+    or the first ``PROBE_ROWS`` training rows; None when the speed is not monitored."""
+    if "learning_speed" not in monitor:
+        if probe is not None:
+            raise ValueError("probe= is what the learning_speed monitor measures on: add "
+                             "'learning_speed' to monitor, or leave probe out")
+        return None
+    if probe is None:
+        rows = min(PROBE_ROWS, int(train[0].shape[0]))  # the standard leaves stops past
+        return train[0][:rows, :], train[2][:rows, :]  # the end unspecified
+    if not (isinstance(probe, (tuple, list)) and len(probe) == 2):
+        raise TypeError("probe must be a pair (X_probe, y_probe)")
+    X = net.features(probe[0], "probe X")
+    return X, net.targets(probe[1], X.shape[0], "probe y")[1]
 
 
 def _split_validation(net: Network, data: DataSet, validation: float | int

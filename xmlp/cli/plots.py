@@ -20,13 +20,17 @@ def require_matplotlib() -> None:
 
 
 def plot_history(path: Path, records: list[dict], eval_name: str, title: str) -> None:
-    """Chapter-3 style learning curves: cost and accuracy, training vs evaluation."""
+    """Chapter-3 style learning curves: cost and accuracy, training vs evaluation; with
+    recorded speeds of learning (``--speed``), chapter 5's figure beside them."""
     require_matplotlib()
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    fig = Figure(figsize=(11, 4.4), layout="constrained")
-    ax_cost, ax_acc = fig.subplots(1, 2)
+    speeds = [r["learning_speed"] for r in records if "learning_speed" in r]
+    fig = Figure(figsize=(16.5 if speeds else 11, 4.4), layout="constrained")
+    ax_cost, ax_acc, *ax_speed = fig.subplots(1, 3 if speeds else 2)
+    if speeds:
+        plot_speeds(ax_speed[0], speeds)
     epochs = [r["epoch"] for r in records]
     marker = "o" if len(records) <= 30 else None
     for key, label, color in (("training", "training data", "#1f77b4"),
@@ -80,6 +84,26 @@ def plot_members(path: Path, histories: Sequence, labels: Sequence[str], eval_na
             ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.savefig(path, dpi=100)
+
+
+def plot_speeds(ax, speeds: list[list[float]]) -> None:
+    """Chapter 5's "Speed of learning" figure on ``ax``: one curve per hidden layer of the
+    speeds recorded before each epoch (``speeds[e][l]``; the output layer's last entry is
+    left out, as the book does), against the epochs trained before it, log scale."""
+    from matplotlib.ticker import MaxNLocator
+
+    colors = ["#2A6EA6", "#FFA933", "#FF5555", "#55AA55", "#5555FF", "#8c564b"]
+    hidden = len(speeds[0]) - 1
+    for l in range(hidden):
+        ax.plot(range(len(speeds)), [s[l] for s in speeds], color=colors[l % len(colors)],
+                marker="o" if len(speeds) <= 30 else None, ms=3, label=f"Hidden layer {l + 1}")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="Number of epochs of training",
+           title=f"Speed of learning: {hidden} hidden layer{'' if hidden == 1 else 's'}")
+    ax.grid(True, alpha=0.3)
+    if hidden:
+        ax.legend(loc="upper right")
 
 
 def plot_misclassified(path: Path, images: np.ndarray, true: np.ndarray, pred: np.ndarray,

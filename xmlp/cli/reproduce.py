@@ -42,12 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     opt.add_compile_option(parser)
     parser.add_argument("--seed", type=opt.non_negative_int, default=None,
                         help="seed of initial weights, mini-batch order and dropout "
-                             "(default: 0; with --quick, the band's seeds 0-4 at once)")
+                             "(default: 0; with --quick, a one-network recipe trains its "
+                             "band's seeds 0-4 at once)")
     parser.add_argument("--epochs", type=opt.positive_int, metavar="N",
                         help="override the recipe's number of epochs")
     parser.add_argument("--plot", metavar="PNG",
                         help="plot the learning curve with the published figure as a "
-                             "reference line (needs matplotlib)")
+                             "reference line; a speed recipe's figures (default for those: "
+                             "NAME.png) (needs matplotlib)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the closing table (and errors)")
     return parser
@@ -64,8 +66,12 @@ def recipe_table() -> str:
     rows = [("NAME", "CHAPTER", "PUBLISHED", "MEASURED ON", "WHAT")]
     for r in RECIPES.values():
         chapter = f"ch. {r.chapter}" if r.chapter else "-"
-        published = _pct(r.published) + ("" if r.confirmed or r.published is None else " ?")
-        measured = f"{r.dataset} {r.measure}" if r.published is not None else "no figure"
+        figures = [m.published for m in r.members if m.published is not None]
+        published = ("/".join(f"{100 * f:.2f}" for f in figures) + "%" if len(figures) > 1
+                     else _pct(r.published) if r.published is not None
+                     else "speeds" if any(m.speeds for m in r.members) else "-")
+        published += "" if r.confirmed or published == "-" else " ?"
+        measured = f"{r.dataset} {r.measure}" if published != "-" else "no figure"
         rows.append((r.name, chapter, published, measured, r.title))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(f"{cell:<{w}}" for cell, w in zip(row[:4], widths)) + "  " + row[4]
@@ -103,10 +109,23 @@ def run(args: argparse.Namespace) -> int:
     epochs = args.epochs or (recipe.quick.epochs if args.quick else recipe.epochs)
     show_bar = sys.stderr.isatty() and not args.quiet
     bar = Progress(epochs, recipe.batch_size, 0) if show_bar else None
+    speed = recipe.kind == "speed"
+    if speed and not args.plot:  # a speed recipe's result is its figures
+        args.plot = f"{recipe.name}.png"
+    networks = iter(recipe.members)
+    every = max(1, epochs // 10)  # a speed recipe's runs: ten lines each
 
     def on_epoch(epoch: int, history) -> None:
         if bar is not None:
             bar.close()
+        if epoch == 0 and len(recipe.members) > 1:
+            say(f"network {list(next(networks).sizes)}")
+        if speed:
+            if epoch == 0 or (epoch + 1) % every == 0:
+                say(f"before epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  speed of learning "
+                    "of the hidden layers " + " ".join(
+                        f"{layer[-1]:.3g}" for layer in history.learning_speed[:-1]))
+            return
         line = f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  {recipe.evaluate_on} " \
                f"accuracy {_pct(history.evaluation_accuracy[-1])}  {history.seconds[-1]:.2f} s"
         if recipe.schedule or recipe.anneal:
@@ -117,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
     say(f"{recipe.name}: {recipe.title}, on {data}")
     errors = (ValueError, TypeError, OSError, ImportError, BackendUnavailable,
               TrainingDiverged)
-    if args.quick and args.seed is None:
-        return _band(args, recipe, say, bar, errors, epochs)
+    if args.quick and args.seed is None and not recipe.networks and recipe.kind == "accuracy":
+        return _band(args, recipe, say, bar, errors, epochs)  # one network: its band's seeds
     try:
         result = recipes.run(recipe, quick=args.quick, dataset=args.dataset,
                              backend=args.backend,
@@ -144,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     say()
     print(recipes.format_comparison(result), flush=True)
     if args.plot:
-        say(f"wrote the learning curve to {args.plot}")
+        say(f"wrote {'the figures' if speed else 'the learning curve'} to {args.plot}")
     return 0
 
 

@@ -25,6 +25,8 @@ def records(history) -> list[dict[str, Any]]:
                         training_accuracy=tr_acc, evaluation_cost=history.evaluation_cost[i],
                         evaluation_accuracy=ev_acc, seconds=history.seconds[i],
                         eta=history.eta[i]))
+        if len(history.learning_speed) and len(history.learning_speed[0]) > i:
+            out[-1]["learning_speed"] = [layer[i] for layer in history.learning_speed]
     return out
 
 
@@ -81,10 +83,15 @@ def write_log(path: Path, cfg: dict, eval_name: str, recs: list[dict],
     columns = ["epoch", "training_cost", "training_accuracy", "evaluation_cost",
                "evaluation_accuracy", "seconds", "eta"]
     if path.suffix.lower() == ".csv":
+        layers = len(recs[0].get("learning_speed", [])) if recs else 0
+        columns += [f"learning_speed_{l + 1}" for l in range(layers)]  # hidden 1.., output
         with open(path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
-            writer.writerows(recs)
+            writer.writerows({k: v for k, v in r.items() if k != "learning_speed"}
+                             | {f"learning_speed_{l + 1}": s
+                                for l, s in enumerate(r.get("learning_speed", []))}
+                             for r in recs)
     else:
         config = {k: v for k, v in cfg.items() if k != "hidden_layers"}
         doc = dict(format="xmlp-history", version=version(), config=config,

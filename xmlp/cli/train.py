@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..history import MONITORS
 from . import options as opt
 from .data import (
     check_distinct,
@@ -56,6 +57,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "counts the epochs already done)")
     g.add_argument("--log", metavar="PATH", help="write the per-epoch history (.json or .csv)")
     g.add_argument("--plot", metavar="PNG", help="plot learning curves (needs matplotlib)")
+    g.add_argument("--speed", action="store_true",
+                   help="chapter 5: record each layer's speed of learning (the length of "
+                        "the mean dC/db over the first 1000 training rows) before every "
+                        "epoch, print and log it, and with --plot draw it (log scale)")
     g.add_argument("--progress", action="store_true",
                    help="show the progress bar even when stderr is not a terminal")
     g.add_argument("-q", "--quiet", action="store_true",
@@ -119,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
             f"  {eval_name} cost {rec['evaluation_cost']:.4f} accuracy "
             f"{pct(rec['evaluation_accuracy'])}  {rec['seconds']:.2f} s"
             + (f"  eta {rec['eta']:g}" if cfg["schedule"] or cfg["anneal"] else ""))
+        if "learning_speed" in rec:  # chapter 5: the speeds this epoch started from
+            *hidden, last = rec["learning_speed"]
+            out.epoch_line(f"  speed of learning before it: hidden {speeds(hidden)}  "
+                           f"output {last:.3g}")
         out.json(dict(event="epoch", **rec, epochs=cfg["epochs"], evaluation=eval_name))
 
     status, keep = 0, True  # keep: the weights are worth saving
@@ -130,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             history = net.fit(train.X, train.y, **fit_kwargs(cfg),
                               evaluation_data=tuple(data["evaluation"]), callback=on_epoch,
-                              progress=bar, checkpoint=args.checkpoint, resume=args.resume)
+                              progress=bar, checkpoint=args.checkpoint, resume=args.resume,
+                              monitor=MONITORS if args.speed else None)
     except TrainingInterrupted as exc:
         history, status = exc.history, 130
     except KeyboardInterrupt:  # between mini-batches: while evaluating or printing
@@ -194,6 +204,11 @@ def run(args: argparse.Namespace) -> int:
         error("; ".join(problems))
         return status or 1  # an interrupted run still exits 130
     return status
+
+
+def speeds(values: list[float]) -> str:
+    """Speeds of learning as the book prints them: three significant digits each."""
+    return " ".join(f"{v:.3g}" for v in values)
 
 
 def check_outputs(args: argparse.Namespace) -> None:

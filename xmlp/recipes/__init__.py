@@ -19,6 +19,12 @@ figures is in the project's notes, *Published MNIST figures ... checked against 
 text*); a recipe that is not from the book, or whose settings come from elsewhere, says so in
 ``note``.
 
+A recipe may compare several networks (``networks``, each a :class:`Member` with its own
+figure and quick band: chapter 5's depths, whose :func:`run` gives a :class:`Comparison` of
+one :class:`Result` each), and may measure the speed of learning of its networks' layers
+instead of their accuracy (``kind="speed"``: chapter 5's vanishing gradients, a
+:class:`SpeedResult` whose figures are the book's "Speed of learning" plots).
+
 Every recipe has a :class:`Quick` variant: the same network and settings on the embedded
 4000/1000-image sample for a few epochs (seconds), with the band of accuracies that seeds 0-4
 reached, widened by a margin; the test suite checks that every quick run lands in its band.
@@ -37,9 +43,10 @@ matplotlib is imported only when a plot is asked for.
 from __future__ import annotations
 
 from ._band import run_band
-from ._recipe import RECIPES, SAMPLE, Quick, Recipe, Result, get
+from ._recipe import RECIPES, SAMPLE, Comparison, Member, Quick, Recipe, Result, SpeedResult, get
 from ._report import format_comparison, plot_result
 from ._run import DataMissing, run
 
-__all__ = ["RECIPES", "Recipe", "Quick", "Result", "DataMissing", "get", "run", "run_band",
-           "format_comparison", "plot_result", "SAMPLE"]
+__all__ = ["RECIPES", "Recipe", "Member", "Quick", "Result", "Comparison", "SpeedResult",
+           "DataMissing", "get", "run", "run_band", "format_comparison", "plot_result",
+           "SAMPLE"]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from ..history import History
 
 if sys.version_info >= (3, 11):
@@ -18,12 +20,19 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["RECIPES", "Recipe", "Quick", "Result", "get", "SAMPLE"]
+__all__ = ["RECIPES", "Recipe", "Member", "Quick", "Result", "Comparison", "SpeedResult",
+           "get", "SAMPLE"]
 
 #: The embedded sample that quick variants run on (4000 training / 1000 test images).
 SAMPLE = "mnist-sample"
 SPLITS = ("test", "validation")
 REPORTS = ("best", "final")
+#: What a recipe measures: the accuracy of its networks, or (chapter 5) the speed of
+#: learning of their layers.
+KINDS = ("accuracy", "speed")
+#: The quick band's margin: 0.015 of accuracy (15 of the sample's 1000 images) either side;
+#: a speed recipe's ratio divided / multiplied by 1.1.
+MARGIN = {"accuracy": 0.015, "speed": 1.1}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,15 +43,18 @@ class Quick:
     ----------
     epochs : int
         Epochs of the quick run.
-    band : tuple of float
+    band : tuple of float or None
         ``(lo, hi)``: the accuracy (the recipe's measure) that a quick run must reach: the
         lowest and highest of ``seeds`` widened by 0.015 (15 of the sample's 1000 test or
-        validation images) for other machines' rounding.
+        validation images) for other machines' rounding.  None in a recipe of several
+        networks, whose :class:`Member` s carry their own.
     seeds : tuple of float
         The accuracies of seeds 0, 1, 2, 3, 4 on NumPy float32.
     validation : int
         Rows held out of the sample's 4000 training images when the recipe watches a
         validation split.
+    train_size : int or None
+        Train on the first this many of the sample's training images (None: all).
     eta, lmbda, expand : optional
         Override the recipe's where the small training set needs it (L2's ``lmbda`` is
         scaled with the training-set size, as the book does: 5.0 for 50 000 images is 0.1
@@ -50,12 +62,42 @@ class Quick:
     """
 
     epochs: int
-    band: tuple[float, float]
+    band: tuple[float, float] | None = None
     seeds: tuple[float, ...] = ()
     validation: int = 0
+    train_size: int | None = None
     eta: float | None = None
     lmbda: float | None = None
     expand: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Member:
+    """One network of a recipe that compares several (chapter 5's depths), with the book's
+    figures for it and its quick variant's record.
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        The network's layers, input first.
+    published : float or None
+        The book's accuracy for it (an accuracy recipe).
+    speeds : tuple of float
+        The book's speeds of learning of its hidden layers at initialisation (a speed
+        recipe), first hidden layer first; empty where the book gives none.
+    seeds : tuple of float
+        The quick variant's measure for seeds 0-4 on NumPy float32: the accuracy, or for a
+        speed recipe the ratio of the last hidden layer's mean speed to the first's.
+    band : tuple of float or None
+        The quick variant's band: the lowest and highest of ``seeds`` widened by 0.015
+        (an accuracy) or divided / multiplied by 1.1 (a speed recipe's ratio).
+    """
+
+    sizes: tuple[int, ...]
+    published: float | None = None
+    speeds: tuple[float, ...] = ()
+    seeds: tuple[float, ...] = ()
+    band: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +117,16 @@ class Recipe:
         The chapter's section that reports the figure.
     sizes, hidden, output, cost, init
         The network: :class:`xmlp.Network`'s arguments (:meth:`network_options`).
+    networks : tuple of Member
+        Instead of ``sizes`` (and ``published``): the networks a recipe compares, each
+        with its own figures and quick band (:attr:`members` gives either as a tuple).
+    kind : {"accuracy", "speed"}
+        What the recipe measures: its networks' accuracy, or chapter 5's speed of learning
+        of their hidden layers -- at initialisation over ``speed_seeds`` seeds, and before
+        each epoch of one training run per network, on the first ``train_size`` training
+        images (the run's figures).
+    speed_seeds : int
+        A speed recipe's seeds at initialisation: ``seed``, ``seed + 1``, ...
     eta, epochs, batch_size, lmbda, optimizer, momentum, nesterov
         The training: ``Network.fit``'s arguments for the full run (:meth:`fit_options`).
     dropout, shift, flip, schedule, anneal, early_stopping
@@ -88,8 +140,8 @@ class Recipe:
     downsample : int or None
         The fold of :func:`xmlp.datasets.downsample` (2: 28x28 -> 11x11).
     train_size, validation : int
-        ``train_size`` images are used for training after ``validation`` rows are held out
-        of the 60 000 (Nielsen's 50 000 / 10 000 split).
+        The first ``train_size`` images are used for training after ``validation`` rows
+        are held out of the 60 000 (Nielsen's 50 000 / 10 000 split).
     evaluate_on : {"test", "validation"}
         The split that ``fit`` watches every epoch (and that a schedule or early stopping
         looks at).
@@ -109,20 +161,24 @@ class Recipe:
     Raises
     ------
     ValueError
-        For an unknown ``evaluate_on``, ``report_on`` or ``report``, a validation split
-        without ``validation`` rows (and ``quick.validation``), or a quick band that is not
-        ``[lo, hi]`` within [0, 1].
+        For an unknown ``evaluate_on``, ``report_on``, ``report`` or ``kind``, a
+        validation split without ``validation`` rows (and ``quick.validation``), neither
+        or both of ``sizes`` and ``networks``, or a quick band that is not ``[lo, hi]``
+        (within [0, 1] for an accuracy).
     """
 
     name: str
     title: str
     chapter: int | None
     section: str
-    sizes: tuple[int, ...]
     cost: str
     eta: float
     epochs: int
     quick: Quick
+    sizes: tuple[int, ...] = ()
+    networks: tuple[Member, ...] = ()
+    kind: str = "accuracy"
+    speed_seeds: int = 10
     batch_size: int = 10
     hidden: str = "sigmoid"
     output: str | None = None
@@ -152,7 +208,8 @@ class Recipe:
     def __post_init__(self):
         for what, value, choices in (("evaluate_on", self.evaluate_on, SPLITS),
                                      ("report_on", self.report_on, SPLITS),
-                                     ("report", self.report, REPORTS)):
+                                     ("report", self.report, REPORTS),
+                                     ("kind", self.kind, KINDS)):
             if value not in choices:
                 raise ValueError(f"recipe {self.name!r}: {what} must be one of {choices}, "
                                  f"got {value!r}")
@@ -160,23 +217,40 @@ class Recipe:
         if uses_validation and not (self.validation and self.quick.validation):
             raise ValueError(f"recipe {self.name!r} measures on a validation split: give "
                              "validation > 0 and quick.validation > 0")
-        lo, hi = self.quick.band
-        if not 0 <= lo <= hi <= 1:
-            raise ValueError(f"recipe {self.name!r}: quick band {self.quick.band} is not "
-                             "[lo, hi] within [0, 1]")
+        if bool(self.sizes) == bool(self.networks):
+            raise ValueError(f"recipe {self.name!r}: give its network's sizes or its "
+                             "networks, not both")
+        for member in self.members:
+            top = 1 if self.kind == "accuracy" else float("inf")
+            if member.band is None or not 0 <= member.band[0] <= member.band[1] <= top:
+                raise ValueError(f"recipe {self.name!r}: quick band {member.band} is not "
+                                 "[lo, hi]" + (" within [0, 1]" if top == 1 else ""))
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        """The recipe's networks: ``networks``, or its one network (``sizes``,
+        ``published`` and the quick variant's seeds and band) as a :class:`Member`."""
+        if self.networks:
+            return self.networks
+        return (Member(sizes=self.sizes, published=self.published, seeds=self.quick.seeds,
+                       band=self.quick.band),)
 
     @property
     def measure(self) -> str:
         """The book's measure in words, e.g. "test, best epoch"."""
+        if self.kind == "speed":
+            return f"speed at initialisation, first {self.train_size} images"
         if self.report == "final":
             return f"{self.report_on}, last epoch"
         if self.report_on == self.evaluate_on:
             return f"{self.report_on}, best epoch"
         return f"{self.report_on}, at the best {self.evaluate_on} epoch"
 
-    def network_options(self) -> dict[str, Any]:
-        """Keyword arguments of :class:`xmlp.Network` (without backend, device, dtype, seed)."""
-        return dict(sizes=list(self.sizes), hidden=self.hidden, output=self.output,
+    def network_options(self, sizes: tuple[int, ...] | None = None) -> dict[str, Any]:
+        """Keyword arguments of :class:`xmlp.Network` (without backend, device, dtype, seed)
+        for the network of these ``sizes`` (default: the first of :attr:`members`)."""
+        sizes = self.members[0].sizes if sizes is None else sizes
+        return dict(sizes=list(sizes), hidden=self.hidden, output=self.output,
                     cost=self.cost, init=self.init)
 
     def fit_options(self) -> dict[str, Any]:
@@ -233,6 +307,10 @@ class Result:
         The quick variant's recorded band, for a quick run; else None.
     in_band : bool or None
         Whether a quick run's accuracy lies in ``band`` (None for a full run).
+    final : float
+        The ``measured_on`` accuracy after the last epoch.
+    member : Member or None
+        The network of a recipe of several that this result is (None: the recipe's one).
     """
 
     recipe: Recipe
@@ -254,17 +332,129 @@ class Result:
     seed: int | None
     curve: tuple[float, ...]
     history: History = field(repr=False)
+    member: Member | None = field(default=None, repr=False)
 
     @property
     def band(self) -> tuple[float, float] | None:
         """The quick variant's recorded band, for a quick run; else None."""
-        return self.recipe.quick.band if self.quick else None
+        if not self.quick:
+            return None
+        return self.recipe.quick.band if self.member is None else self.member.band
+
+    @property
+    def final(self) -> float:
+        """The ``measured_on`` accuracy after the last epoch."""
+        return self.curve[-1] if self.curve else self.accuracy
 
     @property
     def in_band(self) -> bool | None:
         """Whether a quick run's accuracy lies in :attr:`band`; None for a full run."""
         band = self.band
         return None if band is None else band[0] <= self.accuracy <= band[1]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What :func:`~xmlp.recipes.run` reached for a recipe of several networks: one
+    :class:`Result` per network, in the recipe's order (chapter 5's depths).
+
+    Attributes
+    ----------
+    recipe : Recipe
+        The recipe that ran.
+    results : tuple of Result
+        Each network's result (its ``member`` says which network it is).
+    in_band : bool or None
+        For a quick run, whether every network's accuracy lies in its band.
+    """
+
+    recipe: Recipe
+    results: tuple[Result, ...]
+
+    @property
+    def quick(self) -> bool:
+        return self.results[0].quick
+
+    @property
+    def in_band(self) -> bool | None:
+        if not self.quick:
+            return None
+        return all(r.in_band for r in self.results)
+
+
+@dataclass(frozen=True)
+class SpeedResult:
+    """What :func:`~xmlp.recipes.run` reached for a speed recipe (chapter 5): each
+    network's speeds of learning at initialisation over several seeds, and before each
+    epoch of one training run, on the first ``n_probe`` training images.
+
+    Attributes
+    ----------
+    recipe : Recipe
+        The recipe that ran.
+    initial : tuple
+        ``initial[k][s][l]``: network k, seed ``seeds[s]``, layer l (hidden layers first,
+        the output layer last), at initialisation.
+    curves : tuple
+        ``curves[k][l][e]``: network k's layer l before epoch e of its training run
+        (seed ``seeds[0]``; ``History.learning_speed``).
+    seeds : tuple of int or None
+        The seeds of ``initial`` (None: random ones).
+    dataset : str
+        The dataset it ran on.
+    quick : bool
+        Whether it was the quick variant.
+    n_probe : int
+        The training images the speeds are measured on (and trained on).
+    epochs : int
+        Epochs of each training run.
+    seconds, total_seconds : float
+        The wall time of the training runs, and with data loading and initialisations.
+    backend, device, dtype : str
+        Where and in what precision it ran.
+    """
+
+    recipe: Recipe
+    initial: tuple[tuple[tuple[float, ...], ...], ...]
+    curves: tuple[tuple[tuple[float, ...], ...], ...]
+    seeds: tuple[int | None, ...]
+    dataset: str
+    quick: bool
+    n_probe: int
+    epochs: int
+    seconds: float
+    total_seconds: float
+    backend: str
+    device: str
+    dtype: str
+
+    def mean(self, k: int) -> tuple[float, ...]:
+        """Network k's hidden layers' speeds at initialisation, mean over the seeds."""
+        return tuple(float(np.mean(layer)) for layer in list(zip(*self.initial[k]))[:-1])
+
+    def spread(self, k: int) -> tuple[float, ...]:
+        """Their standard deviation over the seeds."""
+        return tuple(float(np.std(layer)) for layer in list(zip(*self.initial[k]))[:-1])
+
+    def ratio(self, k: int) -> float:
+        """How many times faster network k's last hidden layer learns than its first, at
+        initialisation (mean speeds over the seeds): the measure of the quick band."""
+        mean = self.mean(k)
+        return mean[-1] / mean[0]
+
+    @property
+    def in_band(self) -> bool | None:
+        """For a quick run, whether every network's :meth:`ratio` lies in its band."""
+        if not self.quick:
+            return None
+        bands = [m.band for m in self.recipe.members]
+        return all(b is not None and b[0] <= self.ratio(k) <= b[1]
+                   for k, b in enumerate(bands))
+
+
+def _tuples(table: dict[str, Any]) -> dict[str, Any]:
+    """A TOML table's fields, its lists as tuples (the dataclasses are frozen)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
 
 
 def read_table(text: str, source: str = "book.toml") -> OrderedDict[str, Recipe]:
@@ -274,11 +464,11 @@ def read_table(text: str, source: str = "book.toml") -> OrderedDict[str, Recipe]
     for name, entry in table.items():
         entry = dict(entry)
         try:
-            given: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
-                                     for k, v in entry.pop("quick").items()}
-            quick = Quick(**given)
-            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
-                                      for k, v in entry.items()}
+            quick = Quick(**_tuples(entry.pop("quick")))
+            members = tuple(Member(**_tuples(m)) for m in entry.pop("networks", []))
+            fields = _tuples(entry)
+            if members:
+                fields["networks"] = members
             recipes[name] = Recipe(name=name, quick=quick, **{"chapter": None, **fields})
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{source}: recipe [{name}] is not a Recipe: {exc}") from None

@@ -3,9 +3,10 @@ curve with the published figure (:func:`plot_result`; matplotlib only when calle
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from ._recipe import Result
+from ._recipe import Comparison, Result, SpeedResult
 
 __all__ = ["format_comparison", "plot_result"]
 
@@ -14,8 +15,13 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
-def format_comparison(result: Result) -> str:
-    """The closing table: published figure, ours, difference, epochs, time, backend."""
+def format_comparison(result: Result | Comparison | SpeedResult) -> str:
+    """The closing table: published figure, ours, difference, epochs, time, backend (for
+    several networks, one row each; for a speed recipe, the speeds beside the book's)."""
+    if isinstance(result, Comparison):
+        return _format_networks(result)
+    if isinstance(result, SpeedResult):
+        return _format_speeds(result)
     r, recipe = result, result.recipe
     where = (f"chapter {recipe.chapter}, {recipe.section}" if recipe.chapter
              else recipe.section)
@@ -53,6 +59,101 @@ def format_comparison(result: Result) -> str:
     return "\n".join(lines)
 
 
+def _header(recipe, data: str) -> list[str]:
+    where = (f"chapter {recipe.chapter}, {recipe.section}" if recipe.chapter
+             else recipe.section)
+    return [f"{recipe.name}: {recipe.title}", f"  from        {where}",
+            f"  data        {data}"]
+
+
+def _format_networks(comparison: Comparison) -> str:
+    """A recipe of several networks: each one's accuracy after the last epoch and at the
+    best one beside the book's figure."""
+    recipe, results = comparison.recipe, comparison.results
+    first = results[0]
+    lines = _header(recipe, f"{first.dataset}, {first.n_train} training images"
+                    + (" (embedded sample, quick variant)" if first.quick else ""))
+    book = f"book ({recipe.dataset})"
+    width = max(len(str(list(r.member.sizes if r.member else recipe.sizes))) for r in results)
+    lines.append(f"  {'network':<{width}}  {book:>13}  {'after epoch ' + str(first.epochs):>14}"
+                 f"  {'best (epoch)':>15}  {'difference':>10}"
+                 + ("  quick band" if first.quick else ""))
+    for r in results:
+        sizes = str(list(r.member.sizes if r.member else recipe.sizes))
+        published = "-" if r.published is None else _pct(r.published)
+        best = r.curve[r.epoch - 1] if recipe.report == "best" else max(r.curve)
+        at = r.epoch if recipe.report == "best" else r.curve.index(best) + 1
+        diff = "-" if r.difference is None else f"{100 * r.difference:+.2f}"
+        line = (f"  {sizes:<{width}}  {published:>13}  {_pct(r.final):>14}  "
+                f"{_pct(best) + f' ({at})':>15}  {diff:>10}")
+        if r.band is not None:
+            lo, hi = r.band
+            line += f"  [{_pct(lo)}, {_pct(hi)}] " + ("inside" if r.in_band else "OUTSIDE")
+        lines.append(line)
+    lines.append(f"  measured on {first.measured_on} images ({first.n_measured}); the book's: "
+                 f"{recipe.measure}" + ("" if recipe.confirmed
+                                        else "; not confirmed against the book"))
+    if first.difference is None and any(r.published is not None for r in results):
+        why = "quick variant" if first.quick else f"run on {first.dataset}"
+        lines.append(f"  difference  not comparable ({why}, the book used {recipe.dataset})")
+    lines.append(f"  epochs      {first.epochs} each (stopped by: "
+                 + ", ".join(sorted({r.history.stop_reason.replace('_', ' ')
+                                     for r in results})) + ")")
+    lines.append(f"  time        {sum(r.seconds for r in results):.1f} s training, "
+                 f"{max(r.total_seconds for r in results):.1f} s in all")
+    lines.append(f"  backend     {first.backend}, device {first.device}, {first.dtype}, "
+                 f"seed {first.seed}")
+    return "\n".join(lines)
+
+
+def _speed(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _format_speeds(result: SpeedResult) -> str:
+    """A speed recipe: each network's hidden layers' speeds at initialisation (mean and
+    standard deviation over the seeds) beside the book's, and how many times faster the
+    last hidden layer learns than the first."""
+    recipe, r = result.recipe, result
+    seeds = (f"seeds {r.seeds[0]}-{r.seeds[-1]}" if r.seeds[0] is not None
+             else f"{len(r.seeds)} random seeds")
+    lines = _header(recipe, f"the first {r.n_probe} training images of {r.dataset}"
+                    + (" (embedded sample, quick variant)" if r.quick else ""))
+    lines.append(f"  speeds of learning at initialisation, over {seeds}; the book's: one "
+                 f"unseeded run on {recipe.dataset}")
+    layers = max(len(m.sizes) - 2 for m in recipe.members)
+    w = 11
+
+    def row(label: str, values: Sequence[float], ratio: float | None) -> str:
+        cells = "".join(f"{_speed(v):>{w}}" for v in values) + " " * w * (layers - len(values))
+        return (f"    {label:<24}{cells}"
+                + ("" if ratio is None else f"{ratio:>{w + 3}.1f}")).rstrip()
+
+    for k, member in enumerate(recipe.members):
+        lines.append(f"  {str(list(member.sizes)):<26}"
+                     + "".join(f"{'hidden ' + str(l + 1):>{w}}" for l in range(layers))
+                     + f"{'last / first':>{w + 3}}")
+        if member.speeds:
+            lines.append(row("book", member.speeds, member.speeds[-1] / member.speeds[0]))
+        lines.append(row("ours: mean", r.mean(k), r.ratio(k)))
+        lines.append(row("standard deviation", r.spread(k), None))
+    if r.quick:
+        for k, member in enumerate(recipe.members):
+            if member.band is not None:
+                lo, hi = member.band
+                lines.append(f"  quick band  {list(member.sizes)}: last / first "
+                             f"{r.ratio(k):.1f} in [{lo:g}, {hi:g}]: "
+                             + ("inside" if lo <= r.ratio(k) <= hi else "OUTSIDE"))
+    fit = recipe.fit_options()
+    lines.append(f"  training    {r.epochs} epochs of gradient descent on those {r.n_probe} "
+                 f"images (mini-batch {fit['batch_size']}, eta {fit['eta']:g}, lmbda "
+                 f"{fit['lmbda']:g}), seed {r.seeds[0]}: the speeds before each epoch, "
+                 "drawn as the book's figures")
+    lines.append(f"  time        {r.seconds:.1f} s training, {r.total_seconds:.1f} s in all")
+    lines.append(f"  backend     {r.backend}, device {r.device}, {r.dtype}")
+    return "\n".join(lines)
+
+
 def _require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
@@ -60,10 +161,15 @@ def _require_matplotlib() -> None:
         raise ImportError("plotting needs matplotlib: pip install 'xmlp[plot]'") from None
 
 
-def plot_result(result: Result, path: str | Path) -> Path:
+def plot_result(result: Result | Comparison | SpeedResult, path: str | Path) -> Path:
     """Write the learning curve of ``result`` (accuracy per epoch on the measured split) with
-    the published figure as a horizontal line (and a quick run's band) to ``path``."""
+    the published figure as a horizontal line (and a quick run's band) to ``path``; for
+    several networks one curve each, for a speed recipe chapter 5's figures."""
     _require_matplotlib()
+    if isinstance(result, Comparison):
+        return _plot_networks(result, Path(path))
+    if isinstance(result, SpeedResult):
+        return _plot_speeds(result, Path(path))
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -88,5 +194,62 @@ def plot_result(result: Result, path: str | Path) -> Path:
     ax.title.set_fontsize(9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
+    fig.savefig(path, dpi=100)
+    return path
+
+
+COLORS = ["#2A6EA6", "#FFA933", "#FF5555", "#55AA55", "#5555FF", "#8c564b"]
+
+
+def _plot_networks(comparison: Comparison, path: Path) -> Path:
+    """Each network's accuracy per epoch, in its colour, with the book's figure dashed."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    recipe = comparison.recipe
+    fig = Figure(figsize=(7.5, 4.6), layout="constrained")
+    ax = fig.subplots()
+    for k, r in enumerate(comparison.results):
+        color = COLORS[k % len(COLORS)]
+        sizes = list(r.member.sizes if r.member else recipe.sizes)
+        epochs = list(range(1, len(r.curve) + 1))
+        ax.plot(epochs, [100 * a for a in r.curve], color=color, ms=3,
+                marker="o" if len(epochs) <= 30 else None, label=f"{sizes}")
+        if r.published is not None:
+            ax.axhline(100 * r.published, color=color, ls="--", lw=1)
+    first = comparison.results[0]
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="Epoch", ylabel=f"{first.measured_on.capitalize()} accuracy (%)",
+           title=f"{recipe.name}: {first.dataset} (dashed: the book, {recipe.dataset})")
+    ax.title.set_fontsize(9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def _plot_speeds(result: SpeedResult, path: Path) -> Path:
+    """Chapter 5's figures "Speed of learning: N hidden layers", one panel per network:
+    each hidden layer's speed before every epoch of the training run, log scale."""
+    from matplotlib.figure import Figure
+
+    recipe = result.recipe
+    panels = len(recipe.members)
+    fig = Figure(figsize=(5.2 * panels, 4.4), layout="constrained")
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    for ax, member, curves in zip(axes, recipe.members, result.curves):
+        hidden = len(member.sizes) - 2
+        for l in range(hidden):
+            ax.plot(range(len(curves[l])), curves[l], color=COLORS[l % len(COLORS)],
+                    label=f"Hidden layer {l + 1}")
+        ax.set_xlim(0, max(1, len(curves[0]) - 1))
+        ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.set(xlabel="Number of epochs of training",
+               title=f"Speed of learning: {hidden} hidden layers")
+        ax.legend(loc="upper right", fontsize=8)
+    fig.suptitle(f"{recipe.name}: the first {result.n_probe} training images of "
+                 f"{result.dataset}, full-batch gradient descent, seed {result.seeds[0]}",
+                 fontsize=10)
     fig.savefig(path, dpi=100)
     return path

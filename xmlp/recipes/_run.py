@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 from .. import Network, datasets
-from ..backend import device_name, dtype_name
+from ..backend import device_name, dtype_name, to_numpy
 from ..datasets import DatasetNotFound
 from ..datasets.fetch import search_dirs
 from ..datasets.registry import dataset_info
-from ..history import History
-from ._recipe import SAMPLE, Recipe, Result, get
+from ..history import PROBE_ROWS, History
+from ._recipe import SAMPLE, Comparison, Member, Recipe, Result, SpeedResult, get
 from ._report import _require_matplotlib, plot_result
 
 __all__ = ["run", "DataMissing"]
@@ -58,7 +58,7 @@ def _plan(recipe: Recipe, quick: bool, dataset: str | None, epochs: int | None) 
         for key in ("eta", "lmbda"):
             if getattr(q, key) is not None:
                 fit[key] = getattr(q, key)
-        plan = _Plan(SAMPLE, q.validation, None,
+        plan = _Plan(SAMPLE, q.validation, q.train_size,
                      recipe.expand if q.expand is None else q.expand, fit)
     else:
         name = recipe.dataset if dataset is None else dataset
@@ -66,7 +66,8 @@ def _plan(recipe: Recipe, quick: bool, dataset: str | None, epochs: int | None) 
             raise TypeError(f"dataset must be a name such as 'fashion-mnist', got {name!r}")
         dataset_info(name)  # an unknown name fails here, before any work
         if name == SAMPLE:  # the full recipe on the sample: the quick variant's split
-            plan = _Plan(name, recipe.quick.validation, None, recipe.expand, fit)
+            plan = _Plan(name, recipe.quick.validation, recipe.quick.train_size,
+                         recipe.expand, fit)
         else:  # the recipe's split of the 60 000 training images, on any dataset
             plan = _Plan(name, recipe.validation, recipe.train_size, recipe.expand, fit)
     if epochs is not None:
@@ -131,10 +132,11 @@ def _prepare(recipe: Recipe, plan: _Plan, ds) -> tuple[Any, dict[str, Any]]:
         train = small(train)
         splits = {k: small(s) for k, s in splits.items()}
     n_in, n_out = train.X.shape[1], ds.n_classes
-    if (recipe.sizes[0], recipe.sizes[-1]) != (n_in, n_out):
-        raise ValueError(f"recipe {recipe.name!r} takes {recipe.sizes[0]} inputs and "
-                         f"{recipe.sizes[-1]} classes, but {ds.name} gives {n_in} features "
-                         f"and {n_out} classes")
+    for sizes in (m.sizes for m in recipe.members):
+        if (sizes[0], sizes[-1]) != (n_in, n_out):
+            raise ValueError(f"recipe {recipe.name!r} takes {sizes[0]} inputs and "
+                             f"{sizes[-1]} classes, but {ds.name} gives {n_in} features "
+                             f"and {n_out} classes")
     for name in {recipe.evaluate_on, recipe.report_on}:
         if splits[name] is None or not len(splits[name].y):
             raise ValueError(f"recipe {recipe.name!r} measures on a {name} split, but "
@@ -152,12 +154,16 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
         seed: int | None = 0, epochs: int | None = None, plot: str | Path | None = None,
         verbose: bool | int = False, progress=None, callback=None,
         data_dir: str | Path | None = None, download: bool = True,
-        compile: bool | None = None) -> Result:
-    """Run recipe ``name`` and return its :class:`Result`.
+        compile: bool | None = None) -> Result | Comparison | SpeedResult:
+    """Run recipe ``name`` and return its :class:`Result` (a :class:`Comparison` of them
+    for a recipe of several networks, a :class:`SpeedResult` for a speed recipe).
 
     The recipe's network is built with :class:`xmlp.Network` and trained with
     ``Network.fit`` on the recipe's data and settings, and the accuracy it reaches is set
-    beside the book's published figure.
+    beside the book's published figure.  A speed recipe (chapter 5) measures its
+    networks' speeds of learning with ``Network.learning_speed`` at initialisation, for
+    ``recipe.speed_seeds`` seeds from ``seed`` on, and with ``fit``'s ``learning_speed``
+    monitor before each epoch of one training run per network (seed ``seed``).
 
     Parameters
     ----------
@@ -174,7 +180,9 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
         Override the number of epochs.
     plot : str or path-like, optional
         Write the learning curve (the measured split's accuracy per epoch, with the
-        published figure as a horizontal line) to this image file; needs matplotlib.
+        published figure as a horizontal line; one curve per network) or a speed recipe's
+        figures (chapter 5's "Speed of learning", one panel per network) to this image
+        file; needs matplotlib.
     verbose, progress, callback
         Passed to ``Network.fit``.
     data_dir, download
@@ -184,8 +192,9 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
 
     Returns
     -------
-    Result
-        The accuracy reached, next to the published one.
+    Result, Comparison or SpeedResult
+        The accuracy reached, next to the published one; or each network's; or the
+        speeds of learning.
 
     Raises
     ------
@@ -211,6 +220,12 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     >>> result.in_band
     True
 
+    Chapter 5's speeds of learning at initialisation, on the sample's first 1000 images:
+
+    >>> speed = recipes.run("ch5-speed", quick=True)
+    >>> speed.in_band, round(speed.ratio(2))     # 4 hidden layers: the first ~100x slower
+    (True, 114)
+
     The full run on MNIST downloads it and takes minutes, so it is not run here:
 
     >>> result = recipes.run("ch1-30")  # doctest: +SKIP
@@ -224,11 +239,28 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     start = time.perf_counter()
     ds = _load(recipe, plan, data_dir, download, dtype)
     train, splits = _prepare(recipe, plan, ds)
-    net = Network(**recipe.network_options(), backend=backend, device=device, dtype=dtype,
-                  seed=seed)
+    where = dict(backend=backend, device=device, dtype=dtype)
+    hooks = dict(verbose=verbose, progress=progress, callback=callback, compile=compile)
+    result: Result | Comparison | SpeedResult
+    if recipe.kind == "speed":
+        result = _speeds(recipe, plan, train, where, seed, hooks, quick, start)
+    else:
+        results = tuple(_fit(recipe, member, plan, train, splits, where, seed, hooks, quick,
+                             start) for member in recipe.members)
+        result = Comparison(recipe, results) if recipe.networks else results[0]
+    if plot is not None:
+        plot_result(result, plot)
+    return result
+
+
+def _fit(recipe: Recipe, member: Member, plan: _Plan, train, splits, where: dict,
+         seed: int | None, hooks: dict, quick: bool, start: float) -> Result:
+    """One network of the recipe trained and measured as the book measured it."""
+    net = Network(**recipe.network_options(member.sizes), **where, seed=seed)
     watched, reported = splits[recipe.evaluate_on], splits[recipe.report_on]
     separate = recipe.report_on != recipe.evaluate_on
     curve: list[float] = []
+    callback = hooks["callback"]
 
     def on_epoch(epoch: int, history: History) -> None:
         if separate:  # evaluation only: the network's accuracy on the reported split
@@ -239,10 +271,10 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     t_fit = time.perf_counter()
     # Only the watched split is measured each epoch: the training-set pass that the other
     # monitors would add costs a third of an epoch of training, and no recipe reports it.
-    history = net.fit(train.X, train.y, evaluation_data=tuple(watched), verbose=verbose,
-                      progress=progress, callback=on_epoch,
-                      monitor=("evaluation_cost", "evaluation_accuracy"), compile=compile,
-                      **plan.fit)
+    history = net.fit(train.X, train.y, evaluation_data=tuple(watched),
+                      verbose=hooks["verbose"], progress=hooks["progress"], callback=on_epoch,
+                      monitor=("evaluation_cost", "evaluation_accuracy"),
+                      compile=hooks["compile"], **plan.fit)
     seconds = time.perf_counter() - t_fit
     if not separate:
         curve = list(history.evaluation_accuracy)
@@ -254,9 +286,9 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     else:
         best = int(np.argmax(history.evaluation_accuracy))
         epoch, accuracy = best + 1, curve[best]
-    published = recipe.published
+    published = member.published
     comparable = not quick and plan.dataset == recipe.dataset
-    result = Result(
+    return Result(
         recipe=recipe, accuracy=accuracy, published=published,
         difference=accuracy - published if comparable and published is not None else None,
         epoch=epoch,
@@ -264,9 +296,36 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
         backend=net.backend.name, device=device_name(net.device),
         dtype=dtype_name(net.dtype), dataset=plan.dataset,
         quick=quick, measured_on=recipe.report_on, n_measured=n, n_train=len(train.y),
-        seed=seed, curve=tuple(curve), history=history)
-    if plot is not None:
-        plot_result(result, plot)
-    return result
+        seed=seed, curve=tuple(curve), history=history,
+        member=member if recipe.networks else None)
 
 
+def _speeds(recipe: Recipe, plan: _Plan, train, where: dict, seed: int | None,
+            hooks: dict, quick: bool, start: float) -> SpeedResult:
+    """Chapter 5's speeds of learning of each network: at initialisation over the seeds,
+    and before each epoch of one training run (``fit``'s learning_speed monitor, on the
+    first 1000 training rows: all of them here)."""
+    X, y = train.X, train.y
+    seeds: tuple[int | None, ...] = (
+        (None,) * recipe.speed_seeds if seed is None
+        else tuple(range(seed, seed + recipe.speed_seeds)))
+    initial, curves, seconds = [], [], 0.0
+    net = None
+    for member in recipe.members:
+        options = {**recipe.network_options(member.sizes), **where}
+        initial.append(tuple(
+            tuple(float(v) for v in to_numpy(Network(**options, seed=s).learning_speed(X, y)))
+            for s in seeds))
+        net = Network(**options, seed=seeds[0])
+        t_fit = time.perf_counter()
+        history = net.fit(X, y, monitor=["learning_speed"], verbose=hooks["verbose"],
+                          progress=hooks["progress"], callback=hooks["callback"],
+                          compile=hooks["compile"], **plan.fit)
+        seconds += time.perf_counter() - t_fit
+        curves.append(tuple(tuple(layer) for layer in history.learning_speed))
+    assert net is not None
+    return SpeedResult(
+        recipe=recipe, initial=tuple(initial), curves=tuple(curves), seeds=seeds,
+        dataset=plan.dataset, quick=quick, n_probe=min(PROBE_ROWS, len(y)),
+        epochs=len(curves[0][0]), seconds=seconds, total_seconds=time.perf_counter() - start,
+        backend=net.backend.name, device=device_name(net.device), dtype=dtype_name(net.dtype))
