@@ -49,6 +49,14 @@ def test_a_skipped_block_says_why(tmp_path):
         run_page(tmp_path, '<!-- skip: next "needs a GPU" -->\n```python\nimport cupy\n```\n')
 
 
+def test_a_page_that_needs_a_missing_library_is_skipped_with_the_reason(tmp_path,
+                                                                        monkeypatch):
+    page = str((tmp_path / "page.md").resolve())
+    monkeypatch.setitem(doc_pages.PAGE_NEEDS, page, ("no_such_module", "needs no_such_module"))
+    with pytest.raises(unittest.SkipTest, match="needs no_such_module"):
+        run_page(tmp_path, "```python\nimport no_such_module\n```\n")
+
+
 def test_a_removed_option_fails_its_page(tmp_path):
     with pytest.raises(AssertionError, match=r"page.md:2: `xmlp train --epochs 1 --no-such-"
                                              r"option` does not parse: .*--no-such-option"):
