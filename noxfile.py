@@ -7,6 +7,9 @@ docs.  The backends come from backends/.
     nox -s lint                      # ruff, and mypy on xmlp/
     nox -s docs                      # the Sphinx site -> docs/_build/html/index.html
 
+The JAX session also runs the documentation's examples (README.md, docs/**/*.md,
+examples/README.md: tests/doc_pages.py), once, where JAX and the test group are installed.
+
 uv creates the environments where it is installed (virtualenv otherwise).  PyTorch is always
 installed with pip and pinned (backends/torch.py): pip takes the local CPU wheel, whereas an
 installer that ignores pip's configuration would fetch a multi-GB CUDA build.

@@ -109,6 +109,11 @@ sphinx_gallery_conf = {
     "plot_gallery": "True",
 }
 
+# -- sphinx-copybutton: copy the commands of a ">>>" session or a console block, not their
+# output (blocks without prompts are copied whole) ------------------------------------------
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+
 # -- HTML ---------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"xmlp {version}"

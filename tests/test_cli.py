@@ -357,6 +357,20 @@ def test_misspelt_option_shows_the_commands_usage_and_the_closest_option(capsys)
     assert "unrecognized arguments: --zzzzzz" in err and "did you mean" not in err
 
 
+def test_misspelt_command_shows_the_usage_and_the_closest_command(capsys):
+    assert main(["trian"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: xmlp ")
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("xmlp: error: argument COMMAND: invalid choice: 'trian', did you "
+                           "mean 'train'? (choose from "), last
+    assert main(["reproduse", "--list"]) == 2
+    assert "did you mean 'reproduce'?" in capsys.readouterr().err
+    assert main(["zzzz"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'zzzz'" in err and "did you mean" not in err
+
+
 def test_adam_from_the_command_line_equals_the_library(tmp_path):
     proc = xmlp_cmd(tmp_path, "train", "--optimizer", "adam", "--beta2", "0.99", "--epochs",
                     "2", "--hidden", "relu", "--cost", "log-likelihood", "--jsonl", "-q")

@@ -11,10 +11,10 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from conftest import REQUESTED  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
+from conftest import REQUESTED  # noqa: E402
 from xmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 #: max_iter=60 (every other parameter at its default) keeps the suite short;

@@ -23,9 +23,11 @@ listed in ``COMMANDS``.
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, NoReturn
 
 from . import evaluate, export, info, predict, reproduce, sweep, train
 from .errors import (
@@ -50,11 +52,40 @@ COMMANDS = (train, evaluate, predict, export, info, reproduce, sweep)
 
 
 class _Parser(argparse.ArgumentParser):
-    """The ``xmlp`` parser, which keeps its subcommands' parsers by name."""
+    """The ``xmlp`` parser, which keeps its subcommands' parsers by name and suggests the
+    closest command for a mistyped one (``xmlp trian``: "did you mean 'train'?")."""
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.commands: dict[str, argparse.ArgumentParser] = {}
+
+    def error(self, message: str) -> NoReturn:
+        super().error(suggest_command(message, self.commands))
+
+
+#: argparse's message for an unknown command (the name quoted with repr), Python 3.10-3.13.
+_INVALID_COMMAND = re.compile(r"^(argument COMMAND: invalid choice: )('[^']*'|\"[^\"]*\")")
+
+
+def suggest_command(message: str, commands: Iterable[str]) -> str:
+    """argparse's ``message``, with the closest command named where it reports an unknown
+    one.
+
+    Examples
+    --------
+    >>> suggest_command("argument COMMAND: invalid choice: 'trian' (choose from 'train', "
+    ...                 "'info')", ["train", "info"])
+    "argument COMMAND: invalid choice: 'trian', did you mean 'train'? (choose from 'train', 'info')"
+    >>> suggest_command("argument --eta: expected a number, got 'x'", ["train"])
+    "argument --eta: expected a number, got 'x'"
+    """
+    match = _INVALID_COMMAND.match(message)
+    if match is None:
+        return message
+    close = difflib.get_close_matches(match.group(2)[1:-1], list(commands), n=1)
+    if not close:
+        return message
+    return f"{match.group(0)}, did you mean {close[0]!r}?{message[match.end():]}"
 
 
 def build_parser() -> _Parser:
