@@ -107,7 +107,7 @@ class Engine:
         The mini-batch size.
     regulariser : xmlp.regulariser.Regulariser, optional
         L2 / L1 and their convention (default: none).
-    augment : Augment, optional
+    augment : xmlp.augment.Augment, optional
         Random shifts / flips of every mini-batch (the codes come with each epoch).
     loss_scale : float, optional
         When given, :meth:`epoch` also returns scikit-learn's summed batch losses (each
