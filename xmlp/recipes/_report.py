@@ -401,7 +401,7 @@ def _plot_curves(result: CurvesResult, path: Path) -> Path:
                  f"seed {result.seed}")
     ax.title.set_fontsize(9)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right")
+    ax.legend(loc="best")
     fig.savefig(path, dpi=100)
     return path
 
