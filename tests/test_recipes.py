@@ -617,6 +617,8 @@ def test_an_ensemble_recipe_is_its_members_and_the_mean_of_their_outputs():
     assert result.gap == pytest.approx(result.accuracy - result.mean)
     assert result.passed == (result.accuracy >= result.mean)
     assert all(r.band is None and r.in_band is None for r in result.results)
+    with pytest.raises(ValueError, match="measures ensemble; run_band trains"):
+        recipes.run_band("ch6-ensemble")
     data = xmlp.datasets.load("mnist-sample", validation=1000)
     pop = xmlp.Population([784, 100, 10], seeds=[2, 3, 4, 5, 6], output="softmax",
                           cost="log-likelihood")
