@@ -8,6 +8,7 @@ fails.
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,20 @@ def test_the_book_s_recipes_and_figures():
     assert recipes.get("softmax-11x11").sizes[0] == 121
     assert recipes.get("fashion-mnist").dataset == "fashion-mnist"
     assert recipes.get("ch3-init").published is None
+    eta = recipes.get("ch3-eta")  # fig/multiple_eta.py: network2.Network([784, 30, 10])
+    assert (eta.kind, eta.cost, eta.init, eta.hidden, eta.lmbda, eta.epochs,
+            eta.batch_size, eta.train_size) == (
+        "curves", "cross-entropy", "normalized", "sigmoid", 5.0, 30, 10, 50_000)
+    assert [(m.sizes, m.eta, m.claims) for m in eta.members] == [
+        ((784, 30, 10), 0.025, ("falls", "above")), ((784, 30, 10), 0.25, ("lowest",)),
+        ((784, 30, 10), 2.5, ("rises", "above"))]
+    ensemble, fc = recipes.get("ch6-ensemble"), recipes.get("ch6-fc")
+    assert ensemble.network_options() == fc.network_options()
+    assert ensemble.fit_options() == fc.fit_options()
+    assert (ensemble.kind, ensemble.ensemble_size, ensemble.report, ensemble.evaluate_on,
+            ensemble.published, ensemble.confirmed) == (
+        "ensemble", 5, "final", "validation", None, False)
+    assert "convolutional" in ensemble.note and "No published figure" in ensemble.note
 
 
 @pytest.mark.parametrize("name", list(recipes.RECIPES))
@@ -105,7 +120,7 @@ def test_every_recipe_has_the_fields(name):
     assert r.name == name and r.title and r.section
     assert r.chapter is None or r.chapter in (1, 2, 3, 4, 5, 6)
     assert r.members and bool(r.sizes) != bool(r.networks)
-    assert r.init in INITIALISERS and r.kind in ("accuracy", "speed")
+    assert r.init in INITIALISERS and r.kind in ("accuracy", "speed", "curves", "ensemble")
     assert r.eta > 0 and r.epochs >= 1 and r.batch_size >= 1 and r.lmbda >= 0
     assert 0 <= r.momentum < 1 and 0 <= r.dropout < 1
     assert r.report in ("best", "final") and r.evaluate_on in ("test", "validation")
@@ -121,6 +136,11 @@ def test_every_recipe_has_the_fields(name):
             margin = MARGIN["speed"]
             assert m.band == pytest.approx((min(m.seeds) / margin, max(m.seeds) * margin),
                                            abs=0.01)
+        elif r.kind == "curves":  # the last training cost, its claims, its eta
+            assert m.claims and m.eta is not None and m.published is None
+            margin = MARGIN["curves"]
+            assert m.band == pytest.approx((min(m.seeds) / margin, max(m.seeds) * margin),
+                                           abs=0.001)
         else:
             assert not m.speeds
             margin = MARGIN["accuracy"]
@@ -129,12 +149,14 @@ def test_every_recipe_has_the_fields(name):
         assert len(m.seeds) == 5
         net = xmlp.Network(**r.network_options(m.sizes), seed=0)  # the settings make one
         assert net.sizes == list(m.sizes)
-    figures = [m.published for m in r.members if m.published is not None or m.speeds]
+    figures = [m.published for m in r.members
+               if m.published is not None or m.speeds or m.claims]
     if not figures:
         assert r.note and not r.confirmed  # no figure: the note says why
     else:
         assert all(f is None or 0.9 < f < 1 for f in figures)
-    assert r.measure.startswith(r.report_on if r.kind == "accuracy" else "speed")
+    assert r.measure.startswith({"speed": "speed", "curves": "training cost"}.get(
+        r.kind, r.report_on))
     assert set(r.fit_options()) >= {"epochs", "batch_size", "eta", "lmbda", "dropout"}
 
 
@@ -148,6 +170,42 @@ def test_recipes_are_frozen_and_checked():
     with pytest.raises(ValueError, match="validation"):
         recipes.Recipe(name="x", title="x", chapter=1, section="x", sizes=(784, 10),
                        cost="quadratic", eta=1.0, epochs=1, quick=q, evaluate_on="validation")
+
+
+def _recipe(**fields) -> recipes.Recipe:
+    fields = {"name": "x", "title": "x", "chapter": 3, "section": "x", "cost": "quadratic",
+              "eta": 1.0, "epochs": 1, "quick": recipes.Quick(epochs=1), **fields}
+    return recipes.Recipe(**fields)
+
+
+def _members(*etas, claims=(), sizes=(784, 30, 10)):
+    return tuple(recipes.Member(sizes=sizes, eta=e, claims=claims, seeds=(0.7,),
+                                band=(0.5, 0.9)) for e in etas)
+
+
+def test_the_new_kinds_are_checked():
+    """A curves recipe is one shape with an eta and known claims per network; claims
+    belong to curves recipes; an ensemble is one network of two seeds or more."""
+    assert _recipe(kind="curves", networks=_members(0.1, 1.0, claims=("falls",))).members
+    with pytest.raises(ValueError, match="kind must be one of .*'curves', 'ensemble'"):
+        _recipe(kind="curve", networks=_members(0.1, 1.0))
+    with pytest.raises(ValueError, match="each one of .*'falls'"):
+        _recipe(kind="curves", networks=_members(0.1, 1.0, claims=("smooth",)))
+    with pytest.raises(ValueError, match="claims .* are for a curves recipe"):
+        _recipe(networks=_members(0.1, claims=("falls",)))
+    with pytest.raises(ValueError, match="each with its own eta"):
+        _recipe(kind="curves", networks=_members(0.1, None))
+    with pytest.raises(ValueError, match="one shape"):
+        _recipe(kind="curves", networks=_members(0.1) + _members(1.0, sizes=(784, 10)))
+    band = recipes.Quick(epochs=1, band=(0.5, 0.9))
+    assert _recipe(kind="ensemble", sizes=(784, 10), quick=band).ensemble_size == 5
+    with pytest.raises(ValueError, match="ensemble_size >= 2"):
+        _recipe(kind="ensemble", sizes=(784, 10), quick=band, ensemble_size=1)
+    with pytest.raises(ValueError, match="ensemble recipe trains one network"):
+        _recipe(kind="ensemble", networks=_members(0.1, 1.0))
+    with pytest.raises(ValueError, match=r"within \[0, 1\]"):
+        _recipe(kind="ensemble", sizes=(784, 10), quick=recipes.Quick(epochs=1,
+                                                                      band=(0.5, 1.5)))
 
 
 def test_the_table_is_data_read_into_recipes():
@@ -183,6 +241,17 @@ def test_get_errors():
 @pytest.mark.parametrize("name", list(recipes.RECIPES))
 def test_quick_variant_lands_in_its_band(name):
     result = recipes.run(name, quick=True, seed=0)
+    if isinstance(result, recipes.CurvesResult):
+        assert result.in_band and result.passed and result.quick
+        assert result.final == pytest.approx([m.seeds[0] for m in result.recipe.members],
+                                             abs=0.001)
+        assert [len(c) for c in result.curves] == [result.recipe.quick.epochs] * 3
+        return
+    if isinstance(result, recipes.EnsembleResult):
+        assert result.in_band and result.passed and result.quick
+        assert result.accuracy == pytest.approx(result.recipe.quick.seeds[0], abs=0.015)
+        assert len(result.results) == result.recipe.ensemble_size
+        return
     if isinstance(result, recipes.SpeedResult):
         for k, m in enumerate(result.recipe.members):
             lo, hi = m.band
@@ -435,3 +504,167 @@ def test_cli_quick_runs_the_band_as_one_population(capsys):
     assert "seeds 0-4 trained as one population" in out
     rows = [line for line in out.splitlines() if line.rstrip().endswith(("inside", "OUTSIDE"))]
     assert len(rows) == 5 and all(line.rstrip().endswith("inside") for line in rows)
+
+
+# ------------------------------------------------------------------------------ curves
+#: The book's figure (images/multiple_eta.png, read off by eye to 0.01): training cost after
+#: each of 30 epochs for eta 0.025, 0.25 and 2.5 on MNIST.
+BOOK_CURVES = (
+    (0.88, 0.675, 0.6, 0.555, 0.515, 0.495, 0.47, 0.46, 0.44, 0.43, 0.42, 0.415, 0.405, 0.4,
+     0.39, 0.385, 0.38, 0.375, 0.37, 0.368, 0.365, 0.362, 0.358, 0.355, 0.352, 0.35, 0.348,
+     0.345, 0.343, 0.34),
+    (0.495, 0.405, 0.405, 0.37, 0.372, 0.372, 0.353, 0.355, 0.343, 0.343, 0.337, 0.345,
+     0.335, 0.348, 0.348, 0.338, 0.328, 0.33, 0.33, 0.328, 0.327, 0.327, 0.32, 0.335, 0.34,
+     0.325, 0.328, 0.325, 0.33, 0.34),
+    (0.925, 0.84, 0.89, 0.8, 0.785, 1.14, 0.79, 0.77, 0.74, 0.8, 0.745, 0.74, 0.8, 0.85, 0.8,
+     0.8, 0.805, 0.815, 0.825, 0.75, 0.94, 0.885, 0.86, 0.725, 0.805, 0.84, 0.835, 0.885,
+     0.89, 0.86),
+)
+
+
+def _claims(recipe="ch3-eta"):
+    return [m.claims for m in recipes.get(recipe).members]
+
+
+def test_the_claims_hold_on_the_book_s_figure_and_fail_on_curves_that_contradict_it():
+    """Each claim is a test on the curves that a wrong curve fails: the book's own figure
+    passes them all (although its 0.025 and 0.25 curves meet at the last epoch)."""
+    from xmlp.recipes._claims import check
+
+    def passed(curves):
+        return {(c.member, c.claim): c.passed for c in check(_claims(), curves)}
+
+    assert all(passed(BOOK_CURVES).values())
+    slow, best, wild = BOOK_CURVES
+    assert BOOK_CURVES[0][-1] >= BOOK_CURVES[1][-1]  # the last epoch alone would not do
+    bumpy = slow[:10] + (slow[10] + 0.02,) + slow[11:]  # one rise in 30 epochs
+    assert passed((bumpy, best, wild)) == {**passed(BOOK_CURVES), (0, "falls"): False}
+    # 0.025 ahead of 0.25 (as on Fashion-MNIST): it reaches the lowest cost, not 0.25
+    low = tuple(c - 0.1 for c in slow)
+    result = passed((low, best, wild))
+    assert not result[(1, "lowest")] and not result[(0, "above")]
+    assert result[(2, "above")] and result[(0, "falls")]
+    steady = tuple(1.0 - 0.01 * e for e in range(30))  # 2.5 that neither rises nor lies above
+    result = passed((slow, best, tuple(c - 0.8 for c in steady)))
+    assert not result[(2, "rises")] and not result[(2, "above")]
+    assert not result[(1, "lowest")]
+    assert recipes.CLAIMS.keys() == {"falls", "lowest", "above", "rises"}
+    with pytest.raises(ValueError, match="3 members' claims for 2 curves"):
+        check(_claims(), BOOK_CURVES[:2])
+
+
+def test_a_curves_recipe_is_one_population_of_its_etas_from_one_seed():
+    """ch3-eta's networks: one seed, three etas, each the run of its own Network."""
+    result = recipes.run("ch3-eta", quick=True, epochs=2, seed=3)
+    assert isinstance(result, recipes.CurvesResult) and result.seed == 3
+    assert result.etas == (0.025, 0.25, 2.5) and result.epochs == 2
+    assert result.n_train == 4000 and result.dataset == "mnist-sample"
+    train = recipes_sample()
+    for k, eta in enumerate(result.etas):
+        net = xmlp.Network([784, 30, 10], cost="cross-entropy", seed=3)
+        history = net.fit(*train, epochs=2, batch_size=10, eta=eta, lmbda=0.4,
+                          monitor=["training_cost"])
+        assert result.curves[k] == pytest.approx(history.training_cost, rel=1e-5)
+        assert result.histories[k].settings["eta"] == eta
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_book_s_claims_hold_on_the_sample_with_every_seed_of_the_band(seed):
+    result = recipes.run("ch3-eta", quick=True, seed=seed)
+    assert result.passed, [c for c in result.checks if not c.passed]
+    assert result.in_band
+    assert result.final == pytest.approx([m.seeds[seed] for m in result.recipe.members],
+                                         abs=0.001)
+
+
+def _curves_result(curves=BOOK_CURVES, **changes):
+    fields = dict(recipe=recipes.get("ch3-eta"), curves=curves, seed=0, dataset="mnist",
+                  quick=False, n_train=50_000, epochs=30, seconds=40.0, total_seconds=41.0,
+                  backend="numpy", device="cpu", dtype="float32",
+                  histories=tuple(History(seconds=[1.0] * 30) for _ in curves))
+    fields.update(changes)
+    return recipes.CurvesResult(**fields)
+
+
+def test_format_curves():
+    text = recipes.format_comparison(_curves_result())
+    assert text.startswith("ch3-eta: network2: [784, 30, 10]")
+    assert "chapter 3, How to choose a neural network's hyper-parameters?" in text
+    header = next(line for line in text.splitlines() if line.rstrip().endswith("rises"))
+    assert header.split()[:-1] == ["1", "5", "10", "15", "20", "25", "30"]
+    assert "    eta 0.025     0.880  0.515  0.430" in text and "0 of 29" in text
+    assert "    eta 2.5       0.925  0.785  0.800" in text
+    assert text.count(" yes") == 5 and "NO" not in text and "quick band" not in text
+    swapped = recipes.format_comparison(_curves_result(
+        curves=(BOOK_CURVES[1], BOOK_CURVES[0], BOOK_CURVES[2])))
+    assert re.search(r"eta 0\.25 +reaches the lowest cost +NO\n", swapped)
+    assert "seed 0" in text and "3 networks as one population" in text
+
+
+# ------------------------------------------------------------------------------ ensembles
+def test_an_ensemble_recipe_is_its_members_and_the_mean_of_their_outputs():
+    """ch6-ensemble: seeds 0-4 of ch6-fc's network as one population; each member is
+    ch6-fc's run of its seed, the ensemble the population's mean output."""
+    result = recipes.run("ch6-ensemble", quick=True, epochs=2, seed=2)
+    assert isinstance(result, recipes.EnsembleResult)
+    assert [r.seed for r in result.results] == [2, 3, 4, 5, 6]
+    single = recipes.run("ch6-fc", quick=True, epochs=2, seed=4)
+    assert result.results[2].curve == single.curve
+    assert result.results[2].accuracy == single.curve[-1]  # after the last epoch
+    assert result.epoch == 2 and result.accuracy == result.curve[-1] == result.final
+    assert len(result.watched) == 2 and result.results[0].measured_on == "test"
+    assert result.mean == pytest.approx(sum(result.accuracies) / 5)
+    assert result.gap == pytest.approx(result.accuracy - result.mean)
+    assert result.passed == (result.accuracy >= result.mean)
+    assert all(r.band is None and r.in_band is None for r in result.results)
+    with pytest.raises(ValueError, match="measures ensemble; run_band trains"):
+        recipes.run_band("ch6-ensemble")
+    data = xmlp.datasets.load("mnist-sample", validation=1000)
+    pop = xmlp.Population([784, 100, 10], seeds=[2, 3, 4, 5, 6], output="softmax",
+                          cost="log-likelihood")
+    pop.fit(*data.train, epochs=2, batch_size=10, eta=0.1)
+    assert result.accuracy == pop.accuracy(*data.test)
+    assert result.vote == pop.accuracy(*data.test, vote=True)
+
+
+def test_the_ensemble_check_fails_below_the_mean_member():
+    def ensemble(accuracy, members=(0.90, 0.91, 0.92)):
+        results = tuple(_result(accuracy=a, seed=k, curve=(a,), history=History(
+            evaluation_accuracy=[a], seconds=[1.0])) for k, a in enumerate(members))
+        return recipes.EnsembleResult(
+            recipe=recipes.get("ch6-ensemble"), results=results, accuracy=accuracy, epoch=1,
+            curve=(accuracy,), watched=(accuracy,), vote=accuracy, vote_epoch=1, quick=True)
+
+    below, above = ensemble(0.885, members=(0.88, 0.89, 0.90)), ensemble(0.92)
+    assert not below.passed and above.passed and ensemble(0.91).passed
+    assert below.sd == pytest.approx(0.01) and below.gap == pytest.approx(-0.005)
+    assert not below.in_band and above.in_band
+    text = recipes.format_comparison(below)
+    assert "ensemble - mean member -0.50 points: BELOW the mean member" in text
+    assert "quick band  [89.50%, 93.10%] (the ensemble): OUTSIDE" in text
+    assert "ensemble - mean member +1.00 points: at least" in recipes.format_comparison(above)
+    assert "published   none: No published figure" in text and "1.00 pp" in text
+
+
+def test_plots_of_the_new_kinds(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = recipes.plot_result(_curves_result(), tmp_path / "eta.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    recipes.run("ch6-ensemble", quick=True, epochs=1, plot=tmp_path / "ensemble.png")
+    assert (tmp_path / "ensemble.png").stat().st_size > 0
+
+
+def test_cli_curves_and_ensembles(capsys, tmp_path):
+    assert cli.run(_args("ch3-eta", "--quick", "--epochs", "2")) == 0
+    out = capsys.readouterr().out
+    assert "epoch 2/2  training cost  eta 0.025: " in out and "eta 2.5: " in out
+    assert "network [" not in out and "the book (mnist), checked on this run:" in out
+    assert cli.run(_args("ch6-ensemble", "--quick", "--epochs", "1", "--seed", "5")) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/1  validation accuracy of the members " in out
+    assert "seed 9" in out and "ensemble (mean output)" in out and "seeds 5-9" in out
+    assert cli.run(_args("--list")) == 0
+    out = capsys.readouterr().out
+    assert "ch3-eta        ch. 3    curves" in out
+    assert "mnist training cost after each epoch" in out
+    assert "ch6-ensemble   ch. 6    -                         no figure" in out

@@ -79,11 +79,11 @@ class Population:
     ----------
     sizes : sequence of int
         Neurons per layer, as :class:`xmlp.Network`'s.
-    seeds : sequence of int
+    seeds : sequence of int or None
         One seed per member: member k draws its initial weights, its visiting order, its
         dropout masks and its shift codes from ``numpy.random.default_rng(seeds[k])``, as
-        ``xmlp.Network(sizes, seed=seeds[k])`` does.  Repeating a seed gives members with
-        the same weights and draws (a grid of hyper-parameters).
+        ``xmlp.Network(sizes, seed=seeds[k])`` does (None: a random seed).  Repeating a
+        seed gives members with the same weights and draws (a grid of hyper-parameters).
     hidden, output, cost, init, backend, device, dtype
         As :class:`xmlp.Network`'s, one for all members.
 
@@ -98,9 +98,10 @@ class Population:
     xmlp.Network : one member.
     """
 
-    def __init__(self, sizes: Sequence[int], seeds: Sequence[int], *, hidden: str = "sigmoid",
-                 output: str | None = None, cost: Any = "quadratic", init: str = "normalized",
-                 backend: Any = "numpy", device: Any = None, dtype: Any = "float32"):
+    def __init__(self, sizes: Sequence[int], seeds: Sequence[int | None], *,
+                 hidden: str = "sigmoid", output: str | None = None, cost: Any = "quadratic",
+                 init: str = "normalized", backend: Any = "numpy", device: Any = None,
+                 dtype: Any = "float32"):
         self.seeds = _seeds(seeds)
         members = [Network(sizes, hidden=hidden, output=output, cost=cost, init=init,
                            backend=backend, device=device, dtype=dtype, seed=s)

@@ -4,6 +4,8 @@
     xmlp reproduce ch1-30 --quick              # the embedded sample, seeds 0-4 at once
     xmlp reproduce ch3-l2 --plot curve.png     # the book's run on MNIST
     xmlp reproduce ch3-100 --dataset fashion-mnist
+    xmlp reproduce ch3-eta --quick             # three learning rates as one population
+    xmlp reproduce ch6-ensemble --quick        # five seeds and their ensemble
 
 ``run`` returns the exit status: 0 success, 1 runtime error (one line on stderr naming the
 fix, e.g. MNIST missing), 2 usage error (unknown recipe), 130 interrupted.
@@ -43,13 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=opt.non_negative_int, default=None,
                         help="seed of initial weights, mini-batch order and dropout "
                              "(default: 0; with --quick, a one-network recipe trains its "
-                             "band's seeds 0-4 at once)")
+                             "band's seeds 0-4 at once; an ensemble recipe trains SEED to "
+                             "SEED+4)")
     parser.add_argument("--epochs", type=opt.positive_int, metavar="N",
                         help="override the recipe's number of epochs")
     parser.add_argument("--plot", metavar="PNG",
                         help="plot the learning curve with the published figure as a "
                              "reference line; a speed recipe's figures (default for those: "
-                             "NAME.png) (needs matplotlib)")
+                             "NAME.png); a curves recipe's training costs; an ensemble's "
+                             "and its members' curves (needs matplotlib)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the closing table (and errors)")
     return parser
@@ -69,7 +73,8 @@ def recipe_table() -> str:
         figures = [m.published for m in r.members if m.published is not None]
         published = ("/".join(f"{100 * f:.2f}" for f in figures) + "%" if len(figures) > 1
                      else _pct(r.published) if r.published is not None
-                     else "speeds" if any(m.speeds for m in r.members) else "-")
+                     else "speeds" if any(m.speeds for m in r.members)
+                     else "curves" if any(m.claims for m in r.members) else "-")
         published += "" if r.confirmed or published == "-" else " ?"
         measured = f"{r.dataset} {r.measure}" if published != "-" else "no figure"
         rows.append((r.name, chapter, published, measured, r.title))
@@ -114,12 +119,24 @@ def run(args: argparse.Namespace) -> int:
         args.plot = f"{recipe.name}.png"
     networks = iter(recipe.members)
     every = max(1, epochs // 10)  # a speed recipe's runs: ten lines each
+    one_by_one = recipe.kind in ("accuracy", "speed")  # else: one population
+    width = len(str(epochs))
 
     def on_epoch(epoch: int, history) -> None:
         if bar is not None:
             bar.close()
-        if epoch == 0 and len(recipe.members) > 1:
+        if epoch == 0 and len(recipe.members) > 1 and one_by_one:
             say(f"network {list(next(networks).sizes)}")
+        if recipe.kind == "curves":  # history: one per network, each with its eta
+            say(f"epoch {epoch + 1:>{width}}/{epochs}  training cost  " + "  ".join(
+                f"eta {h.eta[-1]:g}: {h.training_cost[-1]:.3f}" for h in history
+                if h.epochs == epoch + 1))
+            return
+        if recipe.kind == "ensemble":  # history: one per member
+            say(f"epoch {epoch + 1:>{width}}/{epochs}  {recipe.evaluate_on} accuracy of the "
+                "members " + " ".join(_pct(h.evaluation_accuracy[-1]) for h in history
+                                      if h.epochs == epoch + 1))
+            return
         if speed:
             if epoch == 0 or (epoch + 1) % every == 0:
                 say(f"before epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  speed of learning "
@@ -163,7 +180,9 @@ def run(args: argparse.Namespace) -> int:
     say()
     print(recipes.format_comparison(result), flush=True)
     if args.plot:
-        say(f"wrote {'the figures' if speed else 'the learning curve'} to {args.plot}")
+        what = {"speed": "the figures", "curves": "the training costs",
+                "ensemble": "the learning curves"}.get(recipe.kind, "the learning curve")
+        say(f"wrote {what} to {args.plot}")
     return 0
 
 

@@ -23,7 +23,12 @@ A recipe may compare several networks (``networks``, each a :class:`Member` with
 figure and quick band: chapter 5's depths, whose :func:`run` gives a :class:`Comparison` of
 one :class:`Result` each), and may measure the speed of learning of its networks' layers
 instead of their accuracy (``kind="speed"``: chapter 5's vanishing gradients, a
-:class:`SpeedResult` whose figures are the book's "Speed of learning" plots).
+:class:`SpeedResult` whose figures are the book's "Speed of learning" plots).  Two kinds
+train their networks as one :class:`xmlp.Population`: ``kind="curves"`` (chapter 3's
+learning rates: networks that differ by ``eta``, their training-cost curves and what the
+book says of them as :data:`CLAIMS` checked on the run, a :class:`CurvesResult`) and
+``kind="ensemble"`` (chapter 6's averaging: seeds of one network, each member's accuracy
+and the ensemble's, an :class:`EnsembleResult`).
 
 Every recipe has a :class:`Quick` variant: the same network and settings on the embedded
 4000/1000-image sample for a few epochs (seconds), with the band of accuracies that seeds 0-4
@@ -43,10 +48,23 @@ matplotlib is imported only when a plot is asked for.
 from __future__ import annotations
 
 from ._band import run_band
-from ._recipe import RECIPES, SAMPLE, Comparison, Member, Quick, Recipe, Result, SpeedResult, get
+from ._claims import CLAIMS, Check
+from ._recipe import (
+    RECIPES,
+    SAMPLE,
+    Comparison,
+    CurvesResult,
+    EnsembleResult,
+    Member,
+    Quick,
+    Recipe,
+    Result,
+    SpeedResult,
+    get,
+)
 from ._report import format_comparison, plot_result
 from ._run import DataMissing, run
 
 __all__ = ["RECIPES", "Recipe", "Member", "Quick", "Result", "Comparison", "SpeedResult",
-           "DataMissing", "get", "run", "run_band", "format_comparison", "plot_result",
-           "SAMPLE"]
+           "CurvesResult", "EnsembleResult", "CLAIMS", "Check", "DataMissing", "get", "run",
+           "run_band", "format_comparison", "plot_result", "SAMPLE"]

@@ -38,8 +38,9 @@ def run_band(name: str | Recipe, *, seeds: Sequence[int] = (0, 1, 2, 3, 4),
     recipe = get(name)
     if recipe.networks or recipe.kind != "accuracy":
         raise ValueError(f"recipe {recipe.name!r} compares several networks or measures "
-                         "speeds; run_band trains the seeds of a one-network recipe's band "
-                         "(use run(name, quick=True))")
+                         f"{recipe.kind if recipe.kind != 'speed' else 'speeds'}; run_band "
+                         "trains the seeds of a one-network accuracy recipe's band (use "
+                         "run(name, quick=True))")
     plan = _plan(recipe, True, None, epochs)
     dtype = "float32" if dtype is None else dtype
     start = time.perf_counter()

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..history import History
+from ._claims import CLAIMS, Check, check
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,18 +22,20 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = ["RECIPES", "Recipe", "Member", "Quick", "Result", "Comparison", "SpeedResult",
-           "get", "SAMPLE"]
+           "CurvesResult", "EnsembleResult", "get", "SAMPLE"]
 
 #: The embedded sample that quick variants run on (4000 training / 1000 test images).
 SAMPLE = "mnist-sample"
 SPLITS = ("test", "validation")
 REPORTS = ("best", "final")
-#: What a recipe measures: the accuracy of its networks, or (chapter 5) the speed of
-#: learning of their layers.
-KINDS = ("accuracy", "speed")
+#: What a recipe measures: the accuracy of its networks, (chapter 5) the speed of learning
+#: of their layers, (chapter 3) the training-cost curves of networks trained with
+#: different learning rates, or (chapter 6) the accuracy of an ensemble of seeds.
+KINDS = ("accuracy", "speed", "curves", "ensemble")
 #: The quick band's margin: 0.015 of accuracy (15 of the sample's 1000 images) either side;
-#: a speed recipe's ratio divided / multiplied by 1.1.
-MARGIN = {"accuracy": 0.015, "speed": 1.1}
+#: a speed recipe's ratio and a curves recipe's last training cost divided / multiplied by
+#: 1.1.
+MARGIN = {"accuracy": 0.015, "speed": 1.1, "curves": 1.1, "ensemble": 0.015}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,12 +47,15 @@ class Quick:
     epochs : int
         Epochs of the quick run.
     band : tuple of float or None
-        ``(lo, hi)``: the accuracy (the recipe's measure) that a quick run must reach: the
-        lowest and highest of ``seeds`` widened by 0.015 (15 of the sample's 1000 test or
-        validation images) for other machines' rounding.  None in a recipe of several
-        networks, whose :class:`Member` s carry their own.
+        ``(lo, hi)``: the accuracy (the recipe's measure; an ensemble recipe's, the
+        ensemble's) that a quick run must reach: the lowest and highest of ``seeds``
+        widened by 0.015 (15 of the sample's 1000 test or validation images) for other
+        machines' rounding.  None in a recipe of several networks, whose :class:`Member` s
+        carry their own.
     seeds : tuple of float
-        The accuracies of seeds 0, 1, 2, 3, 4 on NumPy float32.
+        The accuracies of seeds 0, 1, 2, 3, 4 on NumPy float32 (an ensemble recipe's: the
+        ensemble's accuracy with ``seed`` 0, 1, 2, 3, 4, each an ensemble of the seeds
+        ``seed`` to ``seed + ensemble_size - 1``).
     validation : int
         Rows held out of the sample's 4000 training images when the recipe watches a
         validation split.
@@ -73,8 +79,8 @@ class Quick:
 
 @dataclass(frozen=True, kw_only=True)
 class Member:
-    """One network of a recipe that compares several (chapter 5's depths), with the book's
-    figures for it and its quick variant's record.
+    """One network of a recipe that compares several (chapter 5's depths, chapter 3's
+    learning rates), with the book's figures for it and its quick variant's record.
 
     Attributes
     ----------
@@ -85,17 +91,29 @@ class Member:
     speeds : tuple of float
         The book's speeds of learning of its hidden layers at initialisation (a speed
         recipe), first hidden layer first; empty where the book gives none.
+    eta : float or None
+        Its learning rate, where the networks of a recipe differ by it (a curves recipe);
+        None: the recipe's ``eta``.
+    claims : tuple of str
+        What the book says of its training-cost curve (a curves recipe), as names of
+        :data:`xmlp.recipes.CLAIMS`: ``"falls"`` (at every epoch), ``"lowest"``
+        (reaches the lowest cost of all the curves), ``"above"`` (lies above the curve
+        that reaches the lowest cost in most epochs), ``"rises"`` (in some epoch).
     seeds : tuple of float
-        The quick variant's measure for seeds 0-4 on NumPy float32: the accuracy, or for a
-        speed recipe the ratio of the last hidden layer's mean speed to the first's.
+        The quick variant's measure for seeds 0-4 on NumPy float32: the accuracy, for a
+        speed recipe the ratio of the last hidden layer's mean speed to the first's, for
+        a curves recipe the training cost after the last epoch.
     band : tuple of float or None
         The quick variant's band: the lowest and highest of ``seeds`` widened by 0.015
-        (an accuracy) or divided / multiplied by 1.1 (a speed recipe's ratio).
+        (an accuracy) or divided / multiplied by 1.1 (a speed recipe's ratio, a curves
+        recipe's cost).
     """
 
     sizes: tuple[int, ...]
     published: float | None = None
     speeds: tuple[float, ...] = ()
+    eta: float | None = None
+    claims: tuple[str, ...] = ()
     seeds: tuple[float, ...] = ()
     band: tuple[float, float] | None = None
 
@@ -120,13 +138,20 @@ class Recipe:
     networks : tuple of Member
         Instead of ``sizes`` (and ``published``): the networks a recipe compares, each
         with its own figures and quick band (:attr:`members` gives either as a tuple).
-    kind : {"accuracy", "speed"}
-        What the recipe measures: its networks' accuracy, or chapter 5's speed of learning
+    kind : {"accuracy", "speed", "curves", "ensemble"}
+        What the recipe measures: its networks' accuracy; chapter 5's speed of learning
         of their hidden layers -- at initialisation over ``speed_seeds`` seeds, and before
         each epoch of one training run per network, on the first ``train_size`` training
-        images (the run's figures).
+        images (the run's figures); chapter 3's training-cost curves of networks that
+        differ by their learning rate (``"curves"``: the members' ``eta``, trained as one
+        :class:`xmlp.Population` of one seed, their curves checked against the members'
+        ``claims``); or the accuracy of an ensemble of ``ensemble_size`` seeds of one
+        network trained as one population (``"ensemble"``: the mean of the members'
+        outputs, beside each member's accuracy).
     speed_seeds : int
         A speed recipe's seeds at initialisation: ``seed``, ``seed + 1``, ...
+    ensemble_size : int
+        An ensemble recipe's members: the seeds ``seed`` to ``seed + ensemble_size - 1``.
     eta, epochs, batch_size, lmbda, optimizer, momentum, nesterov
         The training: ``Network.fit``'s arguments for the full run (:meth:`fit_options`).
     dropout, shift, flip, schedule, anneal, early_stopping
@@ -163,8 +188,10 @@ class Recipe:
     ValueError
         For an unknown ``evaluate_on``, ``report_on``, ``report`` or ``kind``, a
         validation split without ``validation`` rows (and ``quick.validation``), neither
-        or both of ``sizes`` and ``networks``, or a quick band that is not ``[lo, hi]``
-        (within [0, 1] for an accuracy).
+        or both of ``sizes`` and ``networks``, a quick band that is not ``[lo, hi]``
+        (within [0, 1] for an accuracy), a curves recipe whose networks are not one shape
+        each with its ``eta`` and known ``claims`` (claims in another kind), or an
+        ensemble recipe of several networks or fewer than two seeds.
     """
 
     name: str
@@ -179,6 +206,7 @@ class Recipe:
     networks: tuple[Member, ...] = ()
     kind: str = "accuracy"
     speed_seeds: int = 10
+    ensemble_size: int = 5
     batch_size: int = 10
     hidden: str = "sigmoid"
     output: str | None = None
@@ -221,10 +249,23 @@ class Recipe:
             raise ValueError(f"recipe {self.name!r}: give its network's sizes or its "
                              "networks, not both")
         for member in self.members:
-            top = 1 if self.kind == "accuracy" else float("inf")
+            top = 1 if self.kind in ("accuracy", "ensemble") else float("inf")
             if member.band is None or not 0 <= member.band[0] <= member.band[1] <= top:
                 raise ValueError(f"recipe {self.name!r}: quick band {member.band} is not "
                                  "[lo, hi]" + (" within [0, 1]" if top == 1 else ""))
+            unknown = [c for c in member.claims if c not in CLAIMS]
+            if unknown or (member.claims and self.kind != "curves"):
+                raise ValueError(f"recipe {self.name!r}: claims {list(member.claims)} are "
+                                 f"for a curves recipe, each one of {list(CLAIMS)}")
+        if self.kind == "curves":
+            etas = [m.eta for m in self.networks]
+            if (not self.networks or None in etas
+                    or len({m.sizes for m in self.networks}) != 1):
+                raise ValueError(f"recipe {self.name!r}: a curves recipe's networks are "
+                                 "one shape (sizes), each with its own eta")
+        if self.kind == "ensemble" and (self.networks or self.ensemble_size < 2):
+            raise ValueError(f"recipe {self.name!r}: an ensemble recipe trains one network "
+                             "(sizes) with ensemble_size >= 2 seeds")
 
     @property
     def members(self) -> tuple[Member, ...]:
@@ -240,6 +281,8 @@ class Recipe:
         """The book's measure in words, e.g. "test, best epoch"."""
         if self.kind == "speed":
             return f"speed at initialisation, first {self.train_size} images"
+        if self.kind == "curves":
+            return "training cost after each epoch"
         if self.report == "final":
             return f"{self.report_on}, last epoch"
         if self.report_on == self.evaluate_on:
@@ -336,8 +379,9 @@ class Result:
 
     @property
     def band(self) -> tuple[float, float] | None:
-        """The quick variant's recorded band, for a quick run; else None."""
-        if not self.quick:
+        """The quick variant's recorded band, for a quick run; else None (and for a
+        member of an ensemble recipe, whose band is the ensemble's)."""
+        if not self.quick or self.recipe.kind == "ensemble":
             return None
         return self.recipe.quick.band if self.member is None else self.member.band
 
@@ -450,6 +494,172 @@ class SpeedResult:
         bands = [m.band for m in self.recipe.members]
         return all(b is not None and b[0] <= self.ratio(k) <= b[1]
                    for k, b in enumerate(bands))
+
+
+@dataclass(frozen=True)
+class CurvesResult:
+    """What :func:`~xmlp.recipes.run` reached for a curves recipe (chapter 3's learning
+    rates): each network's training cost after every epoch -- the networks trained as one
+    :class:`xmlp.Population` of one seed, each with its own ``eta`` -- and what the book
+    says of the curves (the members' ``claims``) checked on them.
+
+    Attributes
+    ----------
+    recipe : Recipe
+        The recipe that ran.
+    curves : tuple of tuple of float
+        ``curves[k][e]``: network k's training cost (with the L2 term, as network2's
+        ``total_cost``) after epoch e + 1.
+    seed : int or None
+        The seed every network starts from (the same weights and mini-batches).
+    dataset : str
+        The dataset it ran on.
+    quick : bool
+        Whether it was the quick variant.
+    n_train : int
+        Training images.
+    epochs : int
+        Epochs run.
+    seconds, total_seconds : float
+        The wall time of the fit, and with data loading.
+    backend, device, dtype : str
+        Where and in what precision it ran.
+    histories : tuple of History
+        Each network's record.
+    etas : tuple of float
+        Each network's learning rate.
+    final : tuple of float
+        Each network's training cost after its last epoch.
+    checks : tuple of Check
+        Every claim of the recipe's networks, evaluated on ``curves``.
+    passed : bool
+        Whether every check holds.
+    in_band : bool or None
+        For a quick run, whether every network's last cost lies in its band.
+    """
+
+    recipe: Recipe
+    curves: tuple[tuple[float, ...], ...]
+    seed: int | None
+    dataset: str
+    quick: bool
+    n_train: int
+    epochs: int
+    seconds: float
+    total_seconds: float
+    backend: str
+    device: str
+    dtype: str
+    histories: tuple[History, ...] = field(repr=False)
+
+    @property
+    def etas(self) -> tuple[float, ...]:
+        return tuple(self.recipe.eta if m.eta is None else m.eta for m in self.recipe.members)
+
+    @property
+    def final(self) -> tuple[float, ...]:
+        return tuple(c[-1] for c in self.curves)
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return check([m.claims for m in self.recipe.members], self.curves)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def in_band(self) -> bool | None:
+        if not self.quick:
+            return None
+        return all(m.band is not None and m.band[0] <= cost <= m.band[1]
+                   for m, cost in zip(self.recipe.members, self.final))
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """What :func:`~xmlp.recipes.run` reached for an ensemble recipe (chapter 6's
+    averaging of networks): each member's accuracy measured as the recipe measures it,
+    and the ensemble's -- the class of the mean of the members' outputs -- measured the
+    same way, the members trained as one :class:`xmlp.Population`.
+
+    Attributes
+    ----------
+    recipe : Recipe
+        The recipe that ran.
+    results : tuple of Result
+        Each member's :class:`Result` (its ``seed`` says which).
+    accuracy : float
+        The ensemble's ``report_on`` accuracy at the epoch of its best ``evaluate_on``
+        accuracy (``report="best"``) or after the last epoch.
+    epoch : int
+        The epoch (1-based) the ensemble's accuracy was taken at.
+    curve : tuple of float
+        The ensemble's ``report_on`` accuracy after every epoch.
+    watched : tuple of float
+        The ensemble's ``evaluate_on`` accuracy after every epoch.
+    vote, vote_epoch : float, int
+        The same for a majority vote of the members' classes (the book's ensemble "takes
+        a vote"; ties go to the lowest class): its accuracy and epoch.
+    quick : bool
+        Whether it was the quick variant.
+    accuracies : tuple of float
+        The members' accuracies.
+    mean, sd : float
+        Their mean and sample standard deviation.
+    gap : float
+        ``accuracy - mean``: what averaging the members gains over the mean member.
+    passed : bool
+        Whether the ensemble is at least as accurate as the mean member.
+    final : float
+        The ensemble's ``report_on`` accuracy after the last epoch.
+    band, in_band
+        For a quick run, the recorded band of the ensemble's accuracy and whether it lies
+        in it; else None.
+    """
+
+    recipe: Recipe
+    results: tuple[Result, ...]
+    accuracy: float
+    epoch: int
+    curve: tuple[float, ...]
+    watched: tuple[float, ...]
+    vote: float
+    vote_epoch: int
+    quick: bool
+
+    @property
+    def accuracies(self) -> tuple[float, ...]:
+        return tuple(r.accuracy for r in self.results)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.accuracies))
+
+    @property
+    def sd(self) -> float:
+        return float(np.std(self.accuracies, ddof=1)) if len(self.results) > 1 else 0.0
+
+    @property
+    def gap(self) -> float:
+        return self.accuracy - self.mean
+
+    @property
+    def passed(self) -> bool:
+        return self.accuracy >= self.mean
+
+    @property
+    def final(self) -> float:
+        return self.curve[-1] if self.curve else self.accuracy
+
+    @property
+    def band(self) -> tuple[float, float] | None:
+        return self.recipe.quick.band if self.quick else None
+
+    @property
+    def in_band(self) -> bool | None:
+        band = self.band
+        return None if band is None else band[0] <= self.accuracy <= band[1]
 
 
 def _tuples(table: dict[str, Any]) -> dict[str, Any]:

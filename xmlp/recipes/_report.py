@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._recipe import Comparison, Result, SpeedResult
+import numpy as np
+
+from ._claims import rises
+from ._recipe import Comparison, CurvesResult, EnsembleResult, Result, SpeedResult
 
 __all__ = ["format_comparison", "plot_result"]
 
@@ -15,13 +18,22 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
-def format_comparison(result: Result | Comparison | SpeedResult) -> str:
+AnyResult = Result | Comparison | SpeedResult | CurvesResult | EnsembleResult
+
+
+def format_comparison(result: AnyResult) -> str:
     """The closing table: published figure, ours, difference, epochs, time, backend (for
-    several networks, one row each; for a speed recipe, the speeds beside the book's)."""
+    several networks, one row each; for a speed recipe, the speeds beside the book's; for
+    a curves recipe, the costs at a few epochs and the book's claims checked; for an
+    ensemble recipe, each member, their mean and spread, and the ensemble)."""
     if isinstance(result, Comparison):
         return _format_networks(result)
     if isinstance(result, SpeedResult):
         return _format_speeds(result)
+    if isinstance(result, CurvesResult):
+        return _format_curves(result)
+    if isinstance(result, EnsembleResult):
+        return _format_ensemble(result)
     r, recipe = result, result.recipe
     where = (f"chapter {recipe.chapter}, {recipe.section}" if recipe.chapter
              else recipe.section)
@@ -154,6 +166,111 @@ def _format_speeds(result: SpeedResult) -> str:
     return "\n".join(lines)
 
 
+def shown_epochs(epochs: int) -> list[int]:
+    """The epochs (1-based) whose costs a curves table shows: every one up to 10, else the
+    first, every fifth and the last."""
+    if epochs <= 10:
+        return list(range(1, epochs + 1))
+    return sorted({1, epochs, *range(5, epochs + 1, 5)})
+
+
+def _format_curves(result: CurvesResult) -> str:
+    """A curves recipe: each network's training cost at a few epochs and how often it
+    rose, then the book's claims about the curves, each checked."""
+    recipe, r = result.recipe, result
+    lines = _header(recipe, f"{r.dataset}, {r.n_train} training images"
+                    + (" (embedded sample, quick variant)" if r.quick else ""))
+    epochs = shown_epochs(r.epochs)
+    w = 7
+    lines.append("  training cost after epoch (with the L2 term; seed "
+                 f"{r.seed if r.seed is not None else 'random'} for every eta)")
+    lines.append(f"    {'':<12}" + "".join(f"{e:>{w}}" for e in epochs) + "  rises")
+    for eta, curve in zip(r.etas, r.curves):
+        cells = "".join(f"{curve[e - 1]:>{w}.3f}" if e <= len(curve) else f"{'-':>{w}}"
+                        for e in epochs)
+        lines.append(f"    {'eta ' + f'{eta:g}':<12}{cells}  {rises(curve):>2} of "
+                     f"{max(0, len(curve) - 1)}")
+    lines.append(f"  the book ({recipe.dataset}), checked on this run:")
+    for c in r.checks:
+        lines.append(f"    eta {r.etas[c.member]:<6g} {c.text:<38} "
+                     + ("yes" if c.passed else "NO"))
+    if r.quick:
+        for eta, m, cost in zip(r.etas, recipe.members, r.final):
+            if m.band is not None:
+                lo, hi = m.band
+                lines.append(f"  quick band  eta {eta:g}: last cost {cost:.3f} in "
+                             f"[{lo:g}, {hi:g}]: "
+                             + ("inside" if lo <= cost <= hi else "OUTSIDE"))
+    stops = sorted({h.stop_reason.replace("_", " ") for h in r.histories})
+    lines.append(f"  epochs      {r.epochs} (stopped by: {', '.join(stops)})")
+    lines.append(f"  time        {r.seconds:.1f} s training ({len(r.curves)} networks as one "
+                 f"population), {r.total_seconds:.1f} s in all")
+    lines.append(f"  backend     {r.backend}, device {r.device}, {r.dtype}, seed {r.seed}")
+    return "\n".join(lines)
+
+
+def _format_ensemble(result: EnsembleResult) -> str:
+    """An ensemble recipe: each member's accuracy, their mean and standard deviation, and
+    the ensemble's, by the recipe's measure and by the other one (after the last epoch /
+    at the best epoch of the watched split), with the ensemble's gain over the mean."""
+    recipe, r = result.recipe, result
+    first = r.results[0]
+    lines = _header(recipe, f"{first.dataset}, {first.n_train} training images"
+                    + (" (embedded sample, quick variant)" if r.quick else ""))
+    if recipe.published is None:
+        lines.append("  published   none: " + recipe.note.split(". ")[0].rstrip("."))
+    final = recipe.report == "final"
+    last = f"after epoch {first.epochs}"
+    best = f"at the best {recipe.evaluate_on} epoch"
+    heads = (last, best) if final else (best, last)
+    w = max(len(h) for h in heads) + 2
+
+    def other(curve: tuple[float, ...], watched) -> tuple[float, int]:
+        """The accuracy by the measure the recipe does not report, and its epoch."""
+        at = int(np.argmax(watched)) if final else len(curve) - 1
+        return curve[at], at + 1
+
+    def cell(accuracy: float, epoch: int | None = None) -> str:
+        return _pct(accuracy) + ("" if epoch is None else f" ({epoch})")
+
+    lines.append(f"  {first.measured_on} accuracy ({first.n_measured} images)"
+                 f" -- the measure: {heads[0]}")
+    lines.append(f"    {'':<24}" + "".join(f"{h:>{w}}" for h in heads))
+    others = []
+    for m in r.results:
+        value, at = other(m.curve, m.history.evaluation_accuracy)
+        others.append(value)
+        lines.append(f"    {'seed ' + str(m.seed):<24}"
+                     f"{cell(m.accuracy, None if final else m.epoch):>{w}}"
+                     f"{cell(value, at if final else None):>{w}}")
+    k = len(others)
+    spread = float(np.std(others, ddof=1)) if k > 1 else 0.0
+    lines.append(f"    {'mean member':<24}{_pct(r.mean):>{w}}{_pct(sum(others) / k):>{w}}")
+    lines.append(f"    {'standard deviation':<24}{f'{100 * r.sd:.2f} pp':>{w}}"
+                 f"{f'{100 * spread:.2f} pp':>{w}}")
+    value, at = other(r.curve, r.watched)
+    lines.append(f"    {'ensemble (mean output)':<24}"
+                 f"{cell(r.accuracy, None if final else r.epoch):>{w}}"
+                 f"{cell(value, at if final else None):>{w}}")
+    lines.append(f"    {'ensemble (vote)':<24}"
+                 f"{cell(r.vote, None if final else r.vote_epoch):>{w}}")
+    lines.append(f"  check       ensemble - mean member {100 * r.gap:+.2f} points: "
+                 + ("at least the mean member" if r.passed else "BELOW the mean member"))
+    if r.band is not None:
+        lo, hi = r.band
+        lines.append(f"  quick band  [{_pct(lo)}, {_pct(hi)}] (the ensemble): "
+                     + ("inside" if r.in_band else "OUTSIDE"))
+    lines.append(f"  epochs      {first.epochs} each (stopped by: "
+                 + ", ".join(sorted({m.history.stop_reason.replace('_', ' ')
+                                     for m in r.results})) + ")")
+    lines.append(f"  time        {first.seconds:.1f} s training ({k} members as one "
+                 f"population), {max(m.total_seconds for m in r.results):.1f} s in all")
+    seeds = [m.seed for m in r.results]
+    lines.append(f"  backend     {first.backend}, device {first.device}, {first.dtype}, seeds "
+                 + (f"{seeds[0]}-{seeds[-1]}" if seeds[0] is not None else "random"))
+    return "\n".join(lines)
+
+
 def _require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
@@ -161,15 +278,21 @@ def _require_matplotlib() -> None:
         raise ImportError("plotting needs matplotlib: pip install 'xmlp[plot]'") from None
 
 
-def plot_result(result: Result | Comparison | SpeedResult, path: str | Path) -> Path:
+def plot_result(result: AnyResult, path: str | Path) -> Path:
     """Write the learning curve of ``result`` (accuracy per epoch on the measured split) with
     the published figure as a horizontal line (and a quick run's band) to ``path``; for
-    several networks one curve each, for a speed recipe chapter 5's figures."""
+    several networks one curve each, for a speed recipe chapter 5's figures, for a curves
+    recipe the training costs side by side (chapter 3's figure), for an ensemble recipe
+    each member's curve and the ensemble's."""
     _require_matplotlib()
     if isinstance(result, Comparison):
         return _plot_networks(result, Path(path))
     if isinstance(result, SpeedResult):
         return _plot_speeds(result, Path(path))
+    if isinstance(result, CurvesResult):
+        return _plot_curves(result, Path(path))
+    if isinstance(result, EnsembleResult):
+        return _plot_ensemble(result, Path(path))
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -251,5 +374,64 @@ def _plot_speeds(result: SpeedResult, path: Path) -> Path:
     fig.suptitle(f"{recipe.name}: the first {result.n_probe} training images of "
                  f"{result.dataset}, full-batch gradient descent, seed {result.seeds[0]}",
                  fontsize=10)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+#: multiple_eta.py's colours, one per learning rate.
+ETA_COLORS = ["#2A6EA6", "#FFCD33", "#FF7033"]
+
+
+def _plot_curves(result: CurvesResult, path: Path) -> Path:
+    """Chapter 3's figure: the training cost after every epoch, one curve per eta."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    recipe = result.recipe
+    fig = Figure(figsize=(7, 4.4), layout="constrained")
+    ax = fig.subplots()
+    for k, (eta, curve) in enumerate(zip(result.etas, result.curves)):
+        colors = ETA_COLORS if len(result.curves) <= len(ETA_COLORS) else COLORS
+        ax.plot(range(1, len(curve) + 1), curve, "o-", ms=3, color=colors[k % len(colors)],
+                label=f"$\\eta$ = {eta:g}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0, max(1, result.epochs) + 0.5)
+    ax.set(xlabel="Epoch", ylabel="Cost (training data)",
+           title=f"{recipe.name}: {result.dataset}, {result.n_train} training images, "
+                 f"seed {result.seed}")
+    ax.title.set_fontsize(9)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def _plot_ensemble(result: EnsembleResult, path: Path) -> Path:
+    """Each member's accuracy per epoch (thin) and the ensemble's (thick), with the
+    reported points starred."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    recipe = result.recipe
+    first = result.results[0]
+    fig = Figure(figsize=(7.5, 4.6), layout="constrained")
+    ax = fig.subplots()
+    for k, r in enumerate(result.results):
+        ax.plot(range(1, len(r.curve) + 1), [100 * a for a in r.curve], lw=0.8, alpha=0.7,
+                color=COLORS[k % len(COLORS)], label=f"seed {r.seed}: {_pct(r.accuracy)}")
+    epochs = range(1, len(result.curve) + 1)
+    ax.plot(epochs, [100 * a for a in result.curve], lw=2.2, color="black",
+            label=f"ensemble: {_pct(result.accuracy)}")
+    if recipe.report == "best":
+        ax.plot([result.epoch], [100 * result.accuracy], "*", ms=12, color="black")
+    ax.axhline(100 * result.mean, color="grey", ls="--", lw=1,
+               label=f"mean member: {_pct(result.mean)}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="Epoch", ylabel=f"{first.measured_on.capitalize()} accuracy (%)",
+           title=f"{recipe.name}: {first.dataset}, {len(result.results)} members as one "
+                 "population")
+    ax.title.set_fontsize(9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
     fig.savefig(path, dpi=100)
     return path

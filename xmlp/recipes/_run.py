@@ -11,13 +11,23 @@ from typing import Any
 
 import numpy as np
 
-from .. import Network, datasets
+from .. import Network, Population, datasets
 from ..backend import device_name, dtype_name, to_numpy
 from ..datasets import DatasetNotFound
 from ..datasets.fetch import search_dirs
 from ..datasets.registry import dataset_info
 from ..history import PROBE_ROWS, History
-from ._recipe import SAMPLE, Comparison, Member, Recipe, Result, SpeedResult, get
+from ._recipe import (
+    SAMPLE,
+    Comparison,
+    CurvesResult,
+    EnsembleResult,
+    Member,
+    Recipe,
+    Result,
+    SpeedResult,
+    get,
+)
 from ._report import _require_matplotlib, plot_result
 
 __all__ = ["run", "DataMissing"]
@@ -154,16 +164,25 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
         seed: int | None = 0, epochs: int | None = None, plot: str | Path | None = None,
         verbose: bool | int = False, progress=None, callback=None,
         data_dir: str | Path | None = None, download: bool = True,
-        compile: bool | None = None) -> Result | Comparison | SpeedResult:
+        compile: bool | None = None
+        ) -> Result | Comparison | SpeedResult | CurvesResult | EnsembleResult:
     """Run recipe ``name`` and return its :class:`Result` (a :class:`Comparison` of them
-    for a recipe of several networks, a :class:`SpeedResult` for a speed recipe).
+    for a recipe of several networks, a :class:`SpeedResult` for a speed recipe, a
+    :class:`CurvesResult` for a curves recipe, an :class:`EnsembleResult` for an ensemble
+    recipe).
 
     The recipe's network is built with :class:`xmlp.Network` and trained with
     ``Network.fit`` on the recipe's data and settings, and the accuracy it reaches is set
     beside the book's published figure.  A speed recipe (chapter 5) measures its
     networks' speeds of learning with ``Network.learning_speed`` at initialisation, for
     ``recipe.speed_seeds`` seeds from ``seed`` on, and with ``fit``'s ``learning_speed``
-    monitor before each epoch of one training run per network (seed ``seed``).
+    monitor before each epoch of one training run per network (seed ``seed``).  A curves
+    recipe (chapter 3's learning rates) trains its networks as one
+    :class:`xmlp.Population` of seed ``seed``, each with its own ``eta``, recording the
+    training cost after every epoch; an ensemble recipe (chapter 6) trains the seeds
+    ``seed`` to ``seed + recipe.ensemble_size - 1`` as one population and measures each
+    member and the mean of their outputs.  For these two, ``callback`` is a population's:
+    ``callback(epoch, histories)``, one History per member.
 
     Parameters
     ----------
@@ -192,9 +211,10 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
 
     Returns
     -------
-    Result, Comparison or SpeedResult
+    Result, Comparison, SpeedResult, CurvesResult or EnsembleResult
         The accuracy reached, next to the published one; or each network's; or the
-        speeds of learning.
+        speeds of learning; or the training-cost curves with the book's claims checked;
+        or the members' and the ensemble's accuracies.
 
     Raises
     ------
@@ -226,6 +246,12 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     >>> speed.in_band, round(speed.ratio(2))     # 4 hidden layers: the first ~100x slower
     (True, 114)
 
+    Chapter 3's three learning rates as one population, the book's words checked:
+
+    >>> curves = recipes.run("ch3-eta", quick=True)
+    >>> curves.etas, curves.passed, curves.in_band
+    ((0.025, 0.25, 2.5), True, True)
+
     The full run on MNIST downloads it and takes minutes, so it is not run here:
 
     >>> result = recipes.run("ch1-30")  # doctest: +SKIP
@@ -241,9 +267,13 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     train, splits = _prepare(recipe, plan, ds)
     where = dict(backend=backend, device=device, dtype=dtype)
     hooks = dict(verbose=verbose, progress=progress, callback=callback, compile=compile)
-    result: Result | Comparison | SpeedResult
+    result: Result | Comparison | SpeedResult | CurvesResult | EnsembleResult
     if recipe.kind == "speed":
         result = _speeds(recipe, plan, train, where, seed, hooks, quick, start)
+    elif recipe.kind == "curves":
+        result = _curves(recipe, plan, train, where, seed, hooks, quick, start)
+    elif recipe.kind == "ensemble":
+        result = _ensemble(recipe, plan, train, splits, where, seed, hooks, quick, start)
     else:
         results = tuple(_fit(recipe, member, plan, train, splits, where, seed, hooks, quick,
                              start) for member in recipe.members)
@@ -329,3 +359,99 @@ def _speeds(recipe: Recipe, plan: _Plan, train, where: dict, seed: int | None,
         dataset=plan.dataset, quick=quick, n_probe=min(PROBE_ROWS, len(y)),
         epochs=len(curves[0][0]), seconds=seconds, total_seconds=time.perf_counter() - start,
         backend=net.backend.name, device=device_name(net.device), dtype=dtype_name(net.dtype))
+
+
+def _population(recipe: Recipe, seeds: list[int | None], where: dict) -> Population:
+    """The recipe's network as a population of these seeds."""
+    options = recipe.network_options()
+    return Population(options.pop("sizes"), seeds=seeds, **options, **where)
+
+
+def _curves(recipe: Recipe, plan: _Plan, train, where: dict, seed: int | None,
+            hooks: dict, quick: bool, start: float) -> CurvesResult:
+    """Chapter 3's learning rates: the recipe's networks, one seed, one eta each, trained
+    as one population; the training cost after every epoch (network2's
+    ``monitor_training_cost``: the cost with its L2 term, on all the training images)."""
+    members = recipe.members
+    pop = _population(recipe, [seed] * len(members), where)
+    fit = dict(plan.fit, eta=[plan.fit["eta"] if m.eta is None else m.eta for m in members])
+    t_fit = time.perf_counter()
+    histories = pop.fit(train.X, train.y, monitor=("training_cost",),
+                        verbose=hooks["verbose"], progress=hooks["progress"],
+                        callback=hooks["callback"], compile=hooks["compile"], **fit)
+    seconds = time.perf_counter() - t_fit
+    return CurvesResult(
+        recipe=recipe, curves=tuple(tuple(h.training_cost) for h in histories), seed=seed,
+        dataset=plan.dataset, quick=quick, n_train=len(train.y),
+        epochs=max(h.epochs for h in histories), seconds=seconds,
+        total_seconds=time.perf_counter() - start, backend=pop.backend.name,
+        device=device_name(pop.device), dtype=dtype_name(pop.dtype),
+        histories=tuple(histories))
+
+
+def _ensemble(recipe: Recipe, plan: _Plan, train, splits, where: dict, seed: int | None,
+              hooks: dict, quick: bool, start: float) -> EnsembleResult:
+    """Chapter 6's ensemble: ``ensemble_size`` seeds of the recipe's network trained as one
+    population; each member measured as the recipe measures one network, and the
+    ensemble (the class of the members' mean output) the same way on its own curves."""
+    n = recipe.ensemble_size
+    seeds: list[int | None] = [None] * n if seed is None else list(range(seed, seed + n))
+    pop = _population(recipe, seeds, where)
+    watched, reported = splits[recipe.evaluate_on], splits[recipe.report_on]
+    separate = recipe.report_on != recipe.evaluate_on
+    members: list[list[float]] = [[] for _ in seeds]
+    # the ensemble's accuracy after each epoch: [mean output, vote] x [watched, reported]
+    ensemble: list[list[float]] = [[], [], [], []]
+    callback = hooks["callback"]
+
+    def on_epoch(epoch: int, histories: list[History]) -> None:
+        # evaluation only: the ensemble on both splits, the members on the reported one
+        for i, vote in enumerate((False, True)):
+            ensemble[2 * i].append(pop.accuracy(watched.X, watched.y, vote=vote))
+            ensemble[2 * i + 1].append(ensemble[2 * i][-1] if not separate
+                                       else pop.accuracy(reported.X, reported.y, vote=vote))
+        if separate:
+            for k, a in enumerate(pop.member_accuracy(reported.X, reported.y)):
+                if histories[k].epochs == epoch + 1:  # still training
+                    members[k].append(a)
+        if callback is not None:
+            callback(epoch, histories)
+
+    t_fit = time.perf_counter()
+    histories = pop.fit(train.X, train.y, evaluation_data=tuple(watched),
+                        verbose=hooks["verbose"], progress=hooks["progress"],
+                        callback=on_epoch, monitor=("evaluation_cost", "evaluation_accuracy"),
+                        compile=hooks["compile"], **plan.fit)
+    seconds = time.perf_counter() - t_fit
+    size = len(reported.y)
+    final = (pop.member_accuracy(reported.X, reported.y) if recipe.report == "final"
+             else None)
+    results = []
+    for k, history in enumerate(histories):
+        curve = [_exact(a, size) for a in (members[k] if separate
+                                           else history.evaluation_accuracy)]
+        if final is not None:
+            epoch, accuracy = history.epochs, _exact(final[k], size)
+        else:
+            best = int(np.argmax(history.evaluation_accuracy))
+            epoch, accuracy = best + 1, curve[best]
+        results.append(Result(
+            recipe=recipe, accuracy=accuracy, published=None, difference=None, epoch=epoch,
+            epochs=history.epochs, seconds=seconds,
+            total_seconds=time.perf_counter() - start, backend=pop.backend.name,
+            device=device_name(pop.device), dtype=dtype_name(pop.dtype),
+            dataset=plan.dataset, quick=quick, measured_on=recipe.report_on,
+            n_measured=size, n_train=len(train.y), seed=seeds[k], curve=tuple(curve),
+            history=history))
+
+    def measured(on_watched: list[float], on_reported: list[float]) -> tuple[int, float]:
+        """The epoch (1-based) and the reported accuracy, as the recipe measures."""
+        at = len(on_reported) - 1 if recipe.report == "final" else int(np.argmax(on_watched))
+        return at + 1, _exact(on_reported[at], size)
+
+    epoch, accuracy = measured(ensemble[0], ensemble[1])
+    vote_epoch, vote = measured(ensemble[2], ensemble[3])
+    return EnsembleResult(recipe=recipe, results=tuple(results), accuracy=accuracy,
+                          epoch=epoch, curve=tuple(_exact(a, size) for a in ensemble[1]),
+                          watched=tuple(_exact(a, len(watched.y)) for a in ensemble[0]),
+                          vote=vote, vote_epoch=vote_epoch, quick=quick)
