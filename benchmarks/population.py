@@ -65,7 +65,8 @@ def measure(spec: dict) -> dict:
         model.fit(X, y, **fit)
         seconds.append(time.perf_counter() - start)
     return {"seconds": statistics.median(seconds), "all_seconds": seconds,
-            "peak_rss_mb": sysinfo.peak_rss_mb(), "n_train": int(len(y))}
+            "peak_rss_mb": sysinfo.peak_rss_mb(), "n_train": int(len(y)),
+            "dataset": data.info["name"]}
 
 
 def markdown(doc: dict) -> str:
@@ -152,11 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     date = datetime.date.today().isoformat()
     command = " ".join(["python benchmarks/population.py", *(argv or sys.argv[1:])])
     n_train = next((r["n_train"] for r in rows if "n_train" in r), args.n_train)
+    dataset = next((r["dataset"] for r in rows if "dataset" in r), args.data)
     doc = {"kind": "population", "command": command, "date": date, "device": args.device,
            "machine": sysinfo.machine_slug(), "cpu": sysinfo.cpu_name(),
            "gpu": sysinfo.gpu_name(), "versions": sysinfo.versions(), "backends": backends,
            "configs": configs, "members": sizes, "repeat": args.repeat, "n_train": n_train,
-           "data": args.data, "rows": rows}
+           "data": dataset, "rows": rows}
     stem = pathlib.Path(args.out, args.name or f"population-{doc['machine']}-{date}")
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
