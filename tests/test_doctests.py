@@ -15,8 +15,8 @@ import pytest
 
 MODULES = ["xmlp", "xmlp.model", "xmlp.network", "xmlp.settings", "xmlp.io", "xmlp.backend",
            "xmlp.datasets", "xmlp.datasets.core", "xmlp.datasets.transforms", "xmlp.nielsen",
-           "xmlp.history", "xmlp.recipes", "xmlp.recipes._recipe", "xmlp.recipes._run",
-           "xmlp.recipes._claims", "xmlp.cli"]
+           "xmlp.history", "xmlp.recipes", "xmlp.recipes._recipe", "xmlp.recipes._results",
+           "xmlp.recipes._run", "xmlp.recipes._claims", "xmlp.cli"]
 #: Modules that need an optional extra: their examples run where it is installed.
 OPTIONAL = {"xmlp.sklearn": "sklearn", "xmlp.sweep.driver": "optuna"}
 #: Modules that must hold at least one example (the API pages' main entries).

@@ -49,20 +49,9 @@ from __future__ import annotations
 
 from ._band import run_band
 from ._claims import CLAIMS, Check
-from ._recipe import (
-    RECIPES,
-    SAMPLE,
-    Comparison,
-    CurvesResult,
-    EnsembleResult,
-    Member,
-    Quick,
-    Recipe,
-    Result,
-    SpeedResult,
-    get,
-)
+from ._recipe import RECIPES, SAMPLE, Member, Quick, Recipe, get
 from ._report import format_comparison, plot_result
+from ._results import Comparison, CurvesResult, EnsembleResult, Result, SpeedResult
 from ._run import DataMissing, run
 
 __all__ = ["RECIPES", "Recipe", "Member", "Quick", "Result", "Comparison", "SpeedResult",

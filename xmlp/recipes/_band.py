@@ -13,8 +13,9 @@ import numpy as np
 from .. import Population
 from ..backend import device_name, dtype_name
 from ..history import History
-from ._recipe import Recipe, Result, get
-from ._run import _exact, _load, _plan, _prepare
+from ._recipe import Recipe, get
+from ._results import Result
+from ._run import exact_accuracy, load_data, make_plan, prepare_data
 
 __all__ = ["run_band"]
 
@@ -41,11 +42,11 @@ def run_band(name: str | Recipe, *, seeds: Sequence[int] = (0, 1, 2, 3, 4),
                          f"{recipe.kind if recipe.kind != 'speed' else 'speeds'}; run_band "
                          "trains the seeds of a one-network accuracy recipe's band (use "
                          "run(name, quick=True))")
-    plan = _plan(recipe, True, None, epochs)
+    plan = make_plan(recipe, True, None, epochs)
     dtype = "float32" if dtype is None else dtype
     start = time.perf_counter()
-    ds = _load(recipe, plan, None, False, dtype)
-    train, splits = _prepare(recipe, plan, ds)
+    ds = load_data(recipe, plan, None, False, dtype)
+    train, splits = prepare_data(recipe, plan, ds)
     pop = Population(recipe.sizes, seeds=list(seeds), **{
         k: v for k, v in recipe.network_options().items() if k != "sizes"},
         backend=backend, device=device, dtype=dtype)
@@ -71,10 +72,10 @@ def run_band(name: str | Recipe, *, seeds: Sequence[int] = (0, 1, 2, 3, 4),
     final = pop.member_accuracy(reported.X, reported.y) if recipe.report == "final" else None
     results = []
     for k, (seed, history) in enumerate(zip(seeds, histories)):
-        curve = [_exact(a, n) for a in (curves[k] if separate
+        curve = [exact_accuracy(a, n) for a in (curves[k] if separate
                                         else history.evaluation_accuracy)]
         if final is not None:
-            epoch, accuracy = history.epochs, _exact(final[k], n)
+            epoch, accuracy = history.epochs, exact_accuracy(final[k], n)
         else:
             best = int(np.argmax(history.evaluation_accuracy))
             epoch, accuracy = best + 1, curve[best]

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ._claims import rises
-from ._recipe import Comparison, CurvesResult, EnsembleResult, Result, SpeedResult
+from ._results import Comparison, CurvesResult, EnsembleResult, Result, SpeedResult
 
 __all__ = ["format_comparison", "plot_result"]
 
@@ -271,7 +271,7 @@ def _format_ensemble(result: EnsembleResult) -> str:
     return "\n".join(lines)
 
 
-def _require_matplotlib() -> None:
+def require_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -284,7 +284,7 @@ def plot_result(result: AnyResult, path: str | Path) -> Path:
     several networks one curve each, for a speed recipe chapter 5's figures, for a curves
     recipe the training costs side by side (chapter 3's figure), for an ensemble recipe
     each member's curve and the ensemble's."""
-    _require_matplotlib()
+    require_matplotlib()
     if isinstance(result, Comparison):
         return _plot_networks(result, Path(path))
     if isinstance(result, SpeedResult):

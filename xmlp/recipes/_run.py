@@ -17,18 +17,9 @@ from ..datasets import DatasetNotFound
 from ..datasets.fetch import search_dirs
 from ..datasets.registry import dataset_info
 from ..history import PROBE_ROWS, History
-from ._recipe import (
-    SAMPLE,
-    Comparison,
-    CurvesResult,
-    EnsembleResult,
-    Member,
-    Recipe,
-    Result,
-    SpeedResult,
-    get,
-)
-from ._report import _require_matplotlib, plot_result
+from ._recipe import SAMPLE, Member, Recipe, get
+from ._report import plot_result, require_matplotlib
+from ._results import Comparison, CurvesResult, EnsembleResult, Result, SpeedResult
 
 __all__ = ["run", "DataMissing"]
 
@@ -47,7 +38,7 @@ class DataMissing(DatasetNotFound):
 
 
 @dataclass
-class _Plan:
+class Plan:
     """The effective settings of one run: the recipe's, the quick variant's or overridden."""
 
     dataset: str
@@ -57,7 +48,7 @@ class _Plan:
     fit: dict[str, Any]
 
 
-def _plan(recipe: Recipe, quick: bool, dataset: str | None, epochs: int | None) -> _Plan:
+def make_plan(recipe: Recipe, quick: bool, dataset: str | None, epochs: int | None) -> Plan:
     fit = recipe.fit_options()
     if quick:
         if dataset not in (None, SAMPLE):
@@ -68,7 +59,7 @@ def _plan(recipe: Recipe, quick: bool, dataset: str | None, epochs: int | None) 
         for key in ("eta", "lmbda"):
             if getattr(q, key) is not None:
                 fit[key] = getattr(q, key)
-        plan = _Plan(SAMPLE, q.validation, q.train_size,
+        plan = Plan(SAMPLE, q.validation, q.train_size,
                      recipe.expand if q.expand is None else q.expand, fit)
     else:
         name = recipe.dataset if dataset is None else dataset
@@ -76,10 +67,10 @@ def _plan(recipe: Recipe, quick: bool, dataset: str | None, epochs: int | None) 
             raise TypeError(f"dataset must be a name such as 'fashion-mnist', got {name!r}")
         dataset_info(name)  # an unknown name fails here, before any work
         if name == SAMPLE:  # the full recipe on the sample: the quick variant's split
-            plan = _Plan(name, recipe.quick.validation, recipe.quick.train_size,
+            plan = Plan(name, recipe.quick.validation, recipe.quick.train_size,
                          recipe.expand, fit)
         else:  # the recipe's split of the 60 000 training images, on any dataset
-            plan = _Plan(name, recipe.validation, recipe.train_size, recipe.expand, fit)
+            plan = Plan(name, recipe.validation, recipe.train_size, recipe.expand, fit)
     if epochs is not None:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs must be a positive int, got {epochs!r}")
@@ -87,7 +78,7 @@ def _plan(recipe: Recipe, quick: bool, dataset: str | None, epochs: int | None) 
     return plan
 
 
-def _load(recipe: Recipe, plan: _Plan, data_dir, download: bool, dtype: str):
+def load_data(recipe: Recipe, plan: Plan, data_dir, download: bool, dtype: str):
     try:
         return datasets.load(plan.dataset, data_dir=data_dir, validation=plan.validation,
                              download=download, dtype=dtype)
@@ -125,7 +116,7 @@ def _data_missing(recipe: Recipe, dataset: str, exc: Exception, data_dir=None) -
     return DataMissing(api, cli, dataset)
 
 
-def _prepare(recipe: Recipe, plan: _Plan, ds) -> tuple[Any, dict[str, Any]]:
+def prepare_data(recipe: Recipe, plan: Plan, ds) -> tuple[Any, dict[str, Any]]:
     """Training split and the evaluation splits after the recipe's transforms."""
     train = ds.train
     if plan.train_size is not None and plan.train_size < len(train.y):
@@ -154,7 +145,7 @@ def _prepare(recipe: Recipe, plan: _Plan, ds) -> tuple[Any, dict[str, Any]]:
     return train, splits
 
 
-def _exact(acc: float, n: int) -> float:
+def exact_accuracy(acc: float, n: int) -> float:
     """An accuracy computed in float32 as the exact fraction correct / n."""
     return round(acc * n) / n if n else 0.0
 
@@ -258,13 +249,13 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     >>> print(recipes.format_comparison(result))  # doctest: +SKIP
     """
     recipe = get(name)
-    plan = _plan(recipe, quick, dataset, epochs)
+    plan = make_plan(recipe, quick, dataset, epochs)
     dtype = "float32" if dtype is None else dtype
     if plot is not None:
-        _require_matplotlib()
+        require_matplotlib()
     start = time.perf_counter()
-    ds = _load(recipe, plan, data_dir, download, dtype)
-    train, splits = _prepare(recipe, plan, ds)
+    ds = load_data(recipe, plan, data_dir, download, dtype)
+    train, splits = prepare_data(recipe, plan, ds)
     where = dict(backend=backend, device=device, dtype=dtype)
     hooks = dict(verbose=verbose, progress=progress, callback=callback, compile=compile)
     result: Result | Comparison | SpeedResult | CurvesResult | EnsembleResult
@@ -283,7 +274,7 @@ def run(name: str | Recipe, *, quick: bool = False, dataset: str | None = None,
     return result
 
 
-def _fit(recipe: Recipe, member: Member, plan: _Plan, train, splits, where: dict,
+def _fit(recipe: Recipe, member: Member, plan: Plan, train, splits, where: dict,
          seed: int | None, hooks: dict, quick: bool, start: float) -> Result:
     """One network of the recipe trained and measured as the book measured it."""
     net = Network(**recipe.network_options(member.sizes), **where, seed=seed)
@@ -309,10 +300,10 @@ def _fit(recipe: Recipe, member: Member, plan: _Plan, train, splits, where: dict
     if not separate:
         curve = list(history.evaluation_accuracy)
     n = len(reported.y)
-    curve = [_exact(a, n) for a in curve]
+    curve = [exact_accuracy(a, n) for a in curve]
     if recipe.report == "final":
         epoch = history.epochs
-        accuracy = _exact(net.accuracy(reported.X, reported.y), n)
+        accuracy = exact_accuracy(net.accuracy(reported.X, reported.y), n)
     else:
         best = int(np.argmax(history.evaluation_accuracy))
         epoch, accuracy = best + 1, curve[best]
@@ -330,7 +321,7 @@ def _fit(recipe: Recipe, member: Member, plan: _Plan, train, splits, where: dict
         member=member if recipe.networks else None)
 
 
-def _speeds(recipe: Recipe, plan: _Plan, train, where: dict, seed: int | None,
+def _speeds(recipe: Recipe, plan: Plan, train, where: dict, seed: int | None,
             hooks: dict, quick: bool, start: float) -> SpeedResult:
     """Chapter 5's speeds of learning of each network: at initialisation over the seeds,
     and before each epoch of one training run (``fit``'s learning_speed monitor, on the
@@ -367,7 +358,7 @@ def _population(recipe: Recipe, seeds: list[int | None], where: dict) -> Populat
     return Population(options.pop("sizes"), seeds=seeds, **options, **where)
 
 
-def _curves(recipe: Recipe, plan: _Plan, train, where: dict, seed: int | None,
+def _curves(recipe: Recipe, plan: Plan, train, where: dict, seed: int | None,
             hooks: dict, quick: bool, start: float) -> CurvesResult:
     """Chapter 3's learning rates: the recipe's networks, one seed, one eta each, trained
     as one population; the training cost after every epoch (network2's
@@ -389,7 +380,7 @@ def _curves(recipe: Recipe, plan: _Plan, train, where: dict, seed: int | None,
         histories=tuple(histories))
 
 
-def _ensemble(recipe: Recipe, plan: _Plan, train, splits, where: dict, seed: int | None,
+def _ensemble(recipe: Recipe, plan: Plan, train, splits, where: dict, seed: int | None,
               hooks: dict, quick: bool, start: float) -> EnsembleResult:
     """Chapter 6's ensemble: ``ensemble_size`` seeds of the recipe's network trained as one
     population; each member measured as the recipe measures one network, and the
@@ -428,10 +419,10 @@ def _ensemble(recipe: Recipe, plan: _Plan, train, splits, where: dict, seed: int
              else None)
     results = []
     for k, history in enumerate(histories):
-        curve = [_exact(a, size) for a in (members[k] if separate
+        curve = [exact_accuracy(a, size) for a in (members[k] if separate
                                            else history.evaluation_accuracy)]
         if final is not None:
-            epoch, accuracy = history.epochs, _exact(final[k], size)
+            epoch, accuracy = history.epochs, exact_accuracy(final[k], size)
         else:
             best = int(np.argmax(history.evaluation_accuracy))
             epoch, accuracy = best + 1, curve[best]
@@ -447,11 +438,11 @@ def _ensemble(recipe: Recipe, plan: _Plan, train, splits, where: dict, seed: int
     def measured(on_watched: list[float], on_reported: list[float]) -> tuple[int, float]:
         """The epoch (1-based) and the reported accuracy, as the recipe measures."""
         at = len(on_reported) - 1 if recipe.report == "final" else int(np.argmax(on_watched))
-        return at + 1, _exact(on_reported[at], size)
+        return at + 1, exact_accuracy(on_reported[at], size)
 
     epoch, accuracy = measured(ensemble[0], ensemble[1])
     vote_epoch, vote = measured(ensemble[2], ensemble[3])
     return EnsembleResult(recipe=recipe, results=tuple(results), accuracy=accuracy,
-                          epoch=epoch, curve=tuple(_exact(a, size) for a in ensemble[1]),
-                          watched=tuple(_exact(a, len(watched.y)) for a in ensemble[0]),
+                          epoch=epoch, curve=tuple(exact_accuracy(a, size) for a in ensemble[1]),
+                          watched=tuple(exact_accuracy(a, len(watched.y)) for a in ensemble[0]),
                           vote=vote, vote_epoch=vote_epoch, quick=quick)
