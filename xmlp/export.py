@@ -186,7 +186,7 @@ def network_to_onnx(net: Any, path: Any = None, *, dtype: Any = None,
         "dtype": np_dtype.name})
     onnx.checker.check_model(model)
     if path is not None:
-        from .io import _atomic_write  # a failed write leaves the previous file as it was
+        from .io import atomic_write  # a failed write leaves the previous file as it was
 
-        _atomic_write(Path(path), lambda f: f.write(model.SerializeToString()))
+        atomic_write(Path(path), lambda f: f.write(model.SerializeToString()))
     return model

@@ -39,8 +39,8 @@ from .network import Network
 
 N = TypeVar("N", bound=Network)
 
-__all__ = ["save", "load", "read_npz", "write_npz", "parameter_limit", "check_finite",
-           "MAX_PARAMETERS"]
+__all__ = ["save", "load", "read_npz", "write_npz", "atomic_write", "probe_writable",
+           "parameter_limit", "check_finite", "MAX_PARAMETERS"]
 
 FORMAT = "xmlp-network"
 #: What the standard library raises on a damaged zip / JSON file: reported as ValueError.
@@ -96,10 +96,19 @@ def save(net: Network, path: Any) -> None:
     else:
         meta["weights"] = [w.astype(np.float64).tolist() for w in weights]
         meta["biases"] = [b.astype(np.float64).tolist() for b in biases]
-        _atomic_write(path, lambda f: f.write(json.dumps(meta).encode()))
+        atomic_write(path, lambda f: f.write(json.dumps(meta).encode()))
 
 
-def _atomic_write(path: Path, write) -> None:
+def probe_writable(folder: Path, name: str) -> None:
+    """Create and remove a probe file named after ``name`` in ``folder``: the ``OSError``
+    of a folder that takes no new file (read-only, full, missing, no permission), before
+    any long work whose output would go there."""
+    fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".probe")
+    os.close(fd)
+    os.unlink(probe)
+
+
+def atomic_write(path: Path, write) -> None:
     """Write to a temp file beside ``path`` (named after this process), fsync, rename.
 
     A failure (a full disk, a missing folder) leaves any previous file at ``path`` as it
@@ -297,7 +306,7 @@ def write_npz(path: Any, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     """Atomically write ``meta`` (as JSON) and float arrays to an ``.npz`` file."""
     path = Path(path)
     # numpy's stub reads **arrays as if it could bind savez's allow_pickle (a bool)
-    _atomic_write(path, lambda f: np.savez(
+    atomic_write(path, lambda f: np.savez(
         f, meta=np.asarray(json.dumps(meta)), **arrays))  # type: ignore[arg-type]
 
 

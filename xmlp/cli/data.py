@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..io import probe_writable
 from .errors import CLIError, UsageError, one_line
 
 #: PNG images may be MNIST's size times 1 to MAX_FOLD (averaged down to it); the header's
@@ -112,9 +113,7 @@ def check_writable(path: str | None, option: str, suffixes: tuple[str, ...] = ()
     if p.is_dir():
         raise CLIError(f"{option} {path}: is a directory")
     try:
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{p.name}.", suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(parent, p.name)
     except OSError as exc:
         raise CLIError(f"{option} {path}: cannot write in {parent} "
                        f"({exc.strerror or one_line(exc)}); choose another place") from None
@@ -143,9 +142,7 @@ def fallback_path(path: str | os.PathLike | None, default: str = "network.npz") 
         try:
             if path is not None and folder.resolve() == p.parent.resolve():
                 continue
-            fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".probe")
-            os.close(fd)
-            os.unlink(probe)
+            probe_writable(folder, name)
         except OSError:
             continue
         return folder / name

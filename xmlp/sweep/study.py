@@ -5,8 +5,6 @@ trial's result, and the folder beside the storage where trials keep their checkp
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 import warnings
 from contextlib import contextmanager
@@ -14,6 +12,8 @@ from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
+
+from ..io import probe_writable
 
 _ATTR = "xmlp_sweep"  # user attribute: the sweep's definition (study), the result (trial)
 
@@ -97,9 +97,7 @@ def check_storage(url: str) -> None:
                              "something else); give another storage path")
         return
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
+        probe_writable(folder, path.name)
     except OSError as exc:
         raise ValueError(f"storage {url}: cannot create a file in {folder} "
                          f"({exc.strerror or exc}); give another storage") from None
