@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from . import options as opt
 from .data import check_data_dir, resolve_device
@@ -95,7 +96,7 @@ def _error(message: object) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``xmlp reproduce`` with parsed ``args``; return the exit status."""
-    from .. import BackendUnavailable, TrainingDiverged, TrainingInterrupted, recipes
+    from .. import BackendUnavailable, TrainingDiverged, recipes
 
     if args.list:
         print(recipe_table())
@@ -155,28 +156,14 @@ def run(args: argparse.Namespace) -> int:
               TrainingDiverged)
     if args.quick and args.seed is None and not recipe.networks and recipe.kind == "accuracy":
         return _band(args, recipe, say, bar, errors, epochs)  # one network: its band's seeds
-    try:
-        result = recipes.run(recipe, quick=args.quick, dataset=args.dataset,
-                             backend=args.backend,
-                             device=resolve_device(args.backend, args.device),
-                             dtype=args.dtype, seed=args.seed or 0, epochs=args.epochs,
-                             plot=args.plot, callback=on_epoch, progress=bar,
-                             data_dir=args.data_dir, download=not args.no_download,
-                             compile=args.compile)
-    except recipes.DataMissing as exc:
-        _error(exc.cli_message)
-        return 1
-    except (TrainingInterrupted, KeyboardInterrupt):
-        _error("interrupted")
-        return 130
-    except errors as exc:
-        if debugging():
-            raise
-        _error(exc)
-        return 1
-    finally:
-        if bar is not None:
-            bar.close()
+    result, failed = _guarded(lambda: recipes.run(
+        recipe, quick=args.quick, dataset=args.dataset, backend=args.backend,
+        device=resolve_device(args.backend, args.device), dtype=args.dtype,
+        seed=args.seed or 0, epochs=args.epochs, plot=args.plot, callback=on_epoch,
+        progress=bar, data_dir=args.data_dir, download=not args.no_download,
+        compile=args.compile), bar, errors)
+    if failed is not None:
+        return failed
     say()
     print(recipes.format_comparison(result), flush=True)
     if args.plot:
@@ -188,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _band(args: argparse.Namespace, recipe, say, bar, errors, epochs: int) -> int:
     """``--quick``: the band's seeds 0-4 as one population, each member against the band."""
-    from .. import TrainingInterrupted, recipes
+    from .. import recipes
 
     seeds = [0, 1, 2, 3, 4]
 
@@ -199,22 +186,13 @@ def _band(args: argparse.Namespace, recipe, say, bar, errors, epochs: int) -> in
         say(f"epoch {epoch + 1:>{len(str(epochs))}}/{epochs}  {recipe.evaluate_on} accuracy "
             f"of seeds {seeds[0]}-{seeds[-1]}: " + " ".join(_pct(a) for a in accuracy))
 
-    try:
-        results = recipes.run_band(recipe, seeds=seeds, backend=args.backend,
-                                   device=resolve_device(args.backend, args.device),
-                                   dtype=args.dtype, epochs=args.epochs, progress=bar,
-                                   callback=on_epoch, compile=args.compile)
-    except (TrainingInterrupted, KeyboardInterrupt):
-        _error("interrupted")
-        return 130
-    except errors as exc:
-        if debugging():
-            raise
-        _error(exc)
-        return 1
-    finally:
-        if bar is not None:
-            bar.close()
+    results, failed = _guarded(lambda: recipes.run_band(
+        recipe, seeds=seeds, backend=args.backend,
+        device=resolve_device(args.backend, args.device), dtype=args.dtype,
+        epochs=args.epochs, progress=bar, callback=on_epoch, compile=args.compile),
+        bar, errors)
+    if failed is not None:
+        return failed
     say()
     first = recipes.format_comparison(results[0]).splitlines()
     keep = [line for line in first if not line.startswith(("  this run", "  quick band",
@@ -243,3 +221,26 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Rerun one of the book's experiments (or this package's Fashion-MNIST "
                     "recipe) and compare the accuracy with the published figure.",
         formatter_class=opt.HelpFormatter))
+
+
+def _guarded(call, bar, errors: tuple[type[BaseException], ...]) -> tuple[Any, int | None]:
+    """``call()``'s result, or the command's exit status for its failure (one line each:
+    missing data, an interrupt, a runtime error); the progress bar is closed either way."""
+    from .. import TrainingInterrupted, recipes
+
+    try:
+        return call(), None
+    except recipes.DataMissing as exc:
+        _error(exc.cli_message)
+        return None, 1
+    except (TrainingInterrupted, KeyboardInterrupt):
+        _error("interrupted")
+        return None, 130
+    except errors as exc:
+        if debugging():
+            raise
+        _error(exc)
+        return None, 1
+    finally:
+        if bar is not None:
+            bar.close()
