@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 import numbers
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -72,18 +73,26 @@ def save(path: Any, net, ckpt: Checkpoint) -> None:
     io.write_npz(path, meta, arrays)
 
 
-def load(path: Any, net) -> Checkpoint:
-    """Read a checkpoint for ``net``; refuse one written for another architecture, one
-    whose metadata does not have the schema a fit writes, and one holding NaN / inf."""
-    path = Path(path)
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """A damaged or too deeply nested file read inside is one ``ValueError`` naming
+    ``path``; a missing file stays ``FileNotFoundError``."""
     try:
-        meta, arrays = io.read_npz(path, lambda meta: _expected(path, meta, net))
+        yield
     except FileNotFoundError:
         raise
     except RecursionError as exc:
         raise ValueError(f"{path}: not a readable checkpoint (nested too deeply)") from exc
     except io.DAMAGED as exc:
         raise ValueError(f"{path}: not a readable checkpoint ({exc})") from exc
+
+
+def load(path: Any, net) -> Checkpoint:
+    """Read a checkpoint for ``net``; refuse one written for another architecture, one
+    whose metadata does not have the schema a fit writes, and one holding NaN / inf."""
+    path = Path(path)
+    with _readable(path):
+        meta, arrays = io.read_npz(path, lambda meta: _expected(path, meta, net))
     io.check_finite(path, {f"array {name!r}": a for name, a in arrays.items()}, "checkpoint",
                     "resume from an earlier checkpoint, or start again")
     L = len(net.sizes) - 1
@@ -103,7 +112,7 @@ def read_meta(path: Any) -> dict:
             raise ValueError(f"{path}: not an xmlp checkpoint ({what})")
         return {}
 
-    try:
+    with _readable(path):
         if not zipfile.is_zipfile(path):
             with open(path, "rb") as f:
                 json_like = f.read(64).lstrip().startswith(b"{")
@@ -111,12 +120,6 @@ def read_meta(path: Any) -> dict:
                 "not an .npz archive"
             raise ValueError(f"{path}: not an xmlp checkpoint ({what})")
         return io.read_npz(path, only_checkpoints)[0]
-    except FileNotFoundError:
-        raise
-    except RecursionError as exc:
-        raise ValueError(f"{path}: not a readable checkpoint (nested too deeply)") from exc
-    except io.DAMAGED as exc:
-        raise ValueError(f"{path}: not a readable checkpoint ({exc})") from exc
 
 
 def _expected(path: Path, meta: dict, net) -> dict[str, tuple[int, int]]:
